@@ -1,0 +1,183 @@
+//! Reading a [`Status`] from its wire name, and [`ParseStatusError`].
+
+use core::fmt;
+use core::str::FromStr;
+
+use crate::Status;
+
+impl Status {
+    /// The status whose wire name is exactly `name`, or `None`.
+    ///
+    /// The `const` twin of [`str::parse`]; use `parse` to get an error that says what
+    /// was wrong.
+    ///
+    /// ```
+    /// use hpp_status::Status;
+    ///
+    /// assert_eq!(Status::from_name("BACK"), Some(Status::Back));
+    /// assert_eq!(Status::from_name("back"), None); // names are exact
+    /// ```
+    #[must_use]
+    pub const fn from_name(name: &str) -> Option<Status> {
+        Some(match name.as_bytes() {
+            b"WAITING" => Status::Waiting,
+            b"IN_PROGRESS" => Status::InProgress,
+            b"COMPLETED" => Status::Completed,
+            b"FAILED" => Status::Failed,
+            b"CANCELLED" => Status::Cancelled,
+            b"BACK" => Status::Back,
+            b"ERROR" => Status::Error,
+            b"DISABLED" => Status::Disabled,
+            _ => return None,
+        })
+    }
+}
+
+impl FromStr for Status {
+    type Err = ParseStatusError;
+
+    /// Parses a wire name, exactly: no trimming, no case folding.
+    ///
+    /// ```
+    /// use hpp_status::Status;
+    ///
+    /// assert_eq!("CANCELLED".parse::<Status>(), Ok(Status::Cancelled));
+    ///
+    /// let error = "in_progress".parse::<Status>().unwrap_err();
+    /// assert_eq!(error.case_of(), Some(Status::InProgress));
+    /// assert!(error.to_string().contains("did you mean \"IN_PROGRESS\""));
+    /// ```
+    fn from_str(name: &str) -> Result<Status, ParseStatusError> {
+        Status::from_name(name).ok_or_else(|| ParseStatusError::new(name))
+    }
+}
+
+/// How many bytes of a rejected input a [`ParseStatusError`] keeps to quote.
+const QUOTED: usize = 32;
+
+/// A string that is not the wire name of a [`Status`].
+///
+/// The message quotes the input (its first 32 bytes, escaped), lists the accepted names,
+/// and, when the input differs from a name only by letter case, says which name was
+/// probably meant. The error owns a copy of what it quotes, so it is `'static` and needs
+/// no allocation.
+///
+/// ```
+/// use hpp_status::Status;
+///
+/// let error = "TIMEOUT".parse::<Status>().unwrap_err();
+/// assert_eq!(error.input(), "TIMEOUT");
+/// assert_eq!(
+///     error.to_string(),
+///     "unknown HPP status \"TIMEOUT\"; expected one of WAITING, IN_PROGRESS, \
+///      COMPLETED, FAILED, CANCELLED, BACK, ERROR, DISABLED"
+/// );
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("{}", Message(self))]
+pub struct ParseStatusError {
+    quoted: [u8; QUOTED],
+    quoted_len: u8,
+    input_len: usize,
+    case_of: Option<Status>,
+}
+
+impl ParseStatusError {
+    fn new(input: &str) -> ParseStatusError {
+        let mut quoted_len = input.len().min(QUOTED);
+        while !input.is_char_boundary(quoted_len) {
+            quoted_len -= 1;
+        }
+        let mut quoted = [0; QUOTED];
+        quoted[..quoted_len].copy_from_slice(&input.as_bytes()[..quoted_len]);
+        let case_of = Status::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(input));
+        ParseStatusError {
+            quoted,
+            quoted_len: quoted_len as u8,
+            input_len: input.len(),
+            case_of,
+        }
+    }
+
+    /// The rejected input, or its first 32 bytes (cut at a character boundary) when it was
+    /// longer; see [`input_len`](ParseStatusError::input_len).
+    ///
+    /// ```
+    /// use hpp_status::Status;
+    ///
+    /// let long = "X".repeat(100);
+    /// let error = long.parse::<Status>().unwrap_err();
+    /// assert_eq!(error.input(), &long[..32]);
+    /// assert_eq!(error.input_len(), 100);
+    /// ```
+    #[must_use]
+    pub fn input(&self) -> &str {
+        // The bytes were copied from a `&str` and cut at a character boundary.
+        core::str::from_utf8(&self.quoted[..usize::from(self.quoted_len)]).unwrap_or_default()
+    }
+
+    /// The length in bytes of the whole rejected input.
+    ///
+    /// ```
+    /// use hpp_status::Status;
+    ///
+    /// assert_eq!("".parse::<Status>().unwrap_err().input_len(), 0);
+    /// ```
+    #[must_use]
+    pub const fn input_len(&self) -> usize {
+        self.input_len
+    }
+
+    /// The status whose name the input matches but for letter case, such as
+    /// [`Status::InProgress`] for `"in_progress"`.
+    ///
+    /// ```
+    /// use hpp_status::Status;
+    ///
+    /// assert_eq!("Back".parse::<Status>().unwrap_err().case_of(), Some(Status::Back));
+    /// assert_eq!("BAK".parse::<Status>().unwrap_err().case_of(), None);
+    /// ```
+    #[must_use]
+    pub const fn case_of(&self) -> Option<Status> {
+        self.case_of
+    }
+}
+
+impl fmt::Debug for ParseStatusError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParseStatusError")
+            .field("input", &self.input())
+            .field("input_len", &self.input_len)
+            .field("case_of", &self.case_of)
+            .finish()
+    }
+}
+
+struct Message<'a>(&'a ParseStatusError);
+
+impl fmt::Display for Message<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let error = self.0;
+        write!(f, "unknown HPP status {:?}", error.input())?;
+        if error.input_len > usize::from(error.quoted_len) {
+            write!(f, " (cut; {} bytes in all)", error.input_len)?;
+        }
+        if let Some(status) = error.case_of {
+            write!(
+                f,
+                ": status names are upper case, did you mean {:?}?",
+                status.as_str()
+            )?;
+        }
+        f.write_str("; expected one of ")?;
+        for (i, status) in Status::ALL.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(status.as_str())?;
+        }
+        Ok(())
+    }
+}
