@@ -12,6 +12,11 @@
 //!   (lost callbacks, sparse polling) can legally see next;
 //! - [`render`]: the spec's tables and diagrams (`docs/SPEC.md` is generated from them).
 //!
+//! A merchant learns statuses from callbacks and polls that can be lost, duplicated or late.
+//! A [`Tracker`] merges them into the one [`Observation`] to believe, by a precedence that
+//! makes the result independent of delivery order, and classifies each delivery as an
+//! [`Outcome`]; `wire` parses the real payloads.
+//!
 //! ```
 //! use hpp_status::{Action, Status};
 //!
@@ -31,33 +36,46 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `serde` | no | `Serialize`/`Deserialize` for [`Status`] by wire name |
+//! | `wire` | yes | `wire`: typed Read Session and status callback payloads; needs `alloc` |
+//! | `serde` | with `wire` | `Serialize`/`Deserialize` for [`Status`] (by wire name), [`Observation`], [`Tracker`], [`Outcome`] |
+//! | `proptest` | no | `strategy`: legal histories and their deliveries, for property tests |
 //!
-//! The crate is `#![no_std]` and never allocates.
+//! The crate is `#![no_std]`; without default features it never allocates.
 
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(any(feature = "wire", feature = "proptest"))]
+extern crate alloc;
+
 mod action;
+mod observation;
 mod parse;
 pub mod render;
 #[cfg(feature = "serde")]
 mod serde;
 mod set;
 mod status;
+#[cfg(feature = "proptest")]
+pub mod strategy;
 mod table;
+mod tracker;
 mod transition;
+#[cfg(feature = "wire")]
+pub mod wire;
 
 pub use crate::action::{Action, Actor};
+pub use crate::observation::{Observation, Phase};
 pub use crate::parse::ParseStatusError;
 pub use crate::set::{Iter as StatusSetIter, StatusSet};
 pub use crate::status::Status;
 pub use crate::table::{STEPS, Step};
+pub use crate::tracker::{Disposition, Outcome, Tracker};
 pub use crate::transition::TransitionError;
 
-// The README's examples are tests too.
-#[cfg(doctest)]
+// The README's examples are tests too (they use the default `wire` feature).
+#[cfg(all(doctest, feature = "wire"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

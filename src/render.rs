@@ -12,7 +12,7 @@
 
 use core::fmt::{self, Display, Formatter};
 
-use crate::{STEPS, Status};
+use crate::{Phase, STEPS, Status};
 
 /// The lifecycle as a Mermaid `stateDiagram-v2`: one edge per step, labelled with its
 /// action; final statuses lead to `[*]`.
@@ -181,6 +181,41 @@ impl Display for Matrix {
                 })?;
             }
             f.write_str("\n")?;
+        }
+        Ok(())
+    }
+}
+
+/// The precedence rules of observations in Markdown: each status with its phase, which
+/// `updated_at` wins within the phase, and its tie rank.
+///
+/// ```
+/// use hpp_status::render;
+///
+/// let table = render::PrecedenceTable.to_string();
+/// assert!(table.contains("| `COMPLETED` | 3 final | the earlier | 7 |"));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct PrecedenceTable;
+
+impl Display for PrecedenceTable {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        writeln!(f, "| status | phase | in the same phase, wins | tie rank |")?;
+        writeln!(f, "|---|---|---|---|")?;
+        let mut by_precedence = Status::ALL;
+        by_precedence.sort_unstable_by_key(|s| (s.phase(), s.tie_rank()));
+        for status in by_precedence {
+            let phase = status.phase();
+            let order = phase as u8 + 1;
+            let winner = match phase {
+                Phase::Waiting | Phase::Open => "the later",
+                Phase::Final => "the earlier",
+            };
+            writeln!(
+                f,
+                "| `{status}` | {order} {phase} | {winner} | {} |",
+                status.tie_rank()
+            )?;
         }
         Ok(())
     }

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use hpp_status::render::{Dot, Matrix, Mermaid, StatusTable, StepTable};
+use hpp_status::render::{Dot, Matrix, Mermaid, PrecedenceTable, StatusTable, StepTable};
 
 const BEGIN: &str = "<!-- generated: ";
 const END: &str = "<!-- end generated -->";
@@ -22,6 +22,7 @@ fn region(name: &str) -> Option<String> {
         "dot" => format!("```dot\n{Dot}```\n"),
         "can_transition_to" => Matrix::CAN_TRANSITION_TO.to_string(),
         "can_reach" => Matrix::CAN_REACH.to_string(),
+        "precedence" => PrecedenceTable.to_string(),
         _ => return None,
     })
 }

@@ -1,0 +1,201 @@
+//! [`Observation`], [`Phase`] and precedence: which of two reports of a session to believe.
+
+use core::cmp::Ordering;
+use core::fmt;
+
+use crate::Status;
+
+/// A status as somebody saw it (a callback, a poll, a batch re-read), with the session's
+/// `updated_at` at that moment.
+///
+/// `T` is any totally ordered timestamp: a `jiff::Timestamp`, the `wire::Timestamp` of
+/// feature `wire`, milliseconds as `i64`... The core forces no date-time type on you.
+///
+/// ```
+/// use hpp_status::{Observation, Status};
+///
+/// let seen = Observation::new(Status::Back, 1_700_000_000_000_i64);
+/// assert_eq!(seen.status, Status::Back);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Observation<T> {
+    /// The status reported.
+    pub status: Status,
+    /// When the session last changed status, as reported with it.
+    pub updated_at: T,
+}
+
+impl<T> Observation<T> {
+    /// An observation of `status`, last changed at `updated_at`.
+    ///
+    /// ```
+    /// use hpp_status::{Observation, Status};
+    ///
+    /// assert_eq!(Observation::new(Status::Waiting, 0).updated_at, 0);
+    /// ```
+    pub const fn new(status: Status, updated_at: T) -> Observation<T> {
+        Observation { status, updated_at }
+    }
+}
+
+impl<T: Ord> Observation<T> {
+    /// Compares by **precedence**: `Greater` means `self` is the observation to believe.
+    ///
+    /// 1. The later [`Phase`] wins: `WAITING` < open < final.
+    /// 2. In the same phase, `WAITING` and open statuses: the later `updated_at` wins;
+    ///    final statuses: the *earlier* `updated_at` wins (the first final is the real one).
+    /// 3. Same phase and time: the higher [`Status::tie_rank`] wins.
+    ///
+    /// This is a total order whose equality is `==`: the observation a tracker keeps is the
+    /// maximum of what it was shown, whatever the order it was shown in.
+    ///
+    /// ```
+    /// use std::cmp::Ordering;
+    /// use hpp_status::{Observation, Status};
+    ///
+    /// let open = Observation::new(Status::Back, 20);
+    /// let earlier_open = Observation::new(Status::InProgress, 10);
+    /// assert_eq!(open.cmp_precedence(&earlier_open), Ordering::Greater);
+    ///
+    /// let completed = Observation::new(Status::Completed, 30);
+    /// let later_final = Observation::new(Status::Disabled, 40);
+    /// assert_eq!(completed.cmp_precedence(&later_final), Ordering::Greater); // first final wins
+    /// assert_eq!(completed.cmp_precedence(&open), Ordering::Greater); // finals beat open
+    /// ```
+    pub fn cmp_precedence(&self, other: &Observation<T>) -> Ordering {
+        let phase = self.status.phase();
+        phase
+            .cmp(&other.status.phase())
+            .then_with(|| match phase {
+                Phase::Waiting | Phase::Open => self.updated_at.cmp(&other.updated_at),
+                Phase::Final => other.updated_at.cmp(&self.updated_at),
+            })
+            .then_with(|| self.status.tie_rank().cmp(&other.status.tie_rank()))
+    }
+
+    /// Whether `self` and `other` can both come from one legal history: the one dated
+    /// earlier [`can_reach`](Status::can_reach) the one dated later (either way when they
+    /// share a time), or they are the same observation, or the same final status.
+    ///
+    /// ```
+    /// use hpp_status::{Observation, Status};
+    ///
+    /// let back = Observation::new(Status::Back, 2);
+    /// assert!(back.is_consistent_with(&Observation::new(Status::Completed, 3)));
+    /// assert!(!back.is_consistent_with(&Observation::new(Status::Waiting, 3)));
+    /// assert!(!back.is_consistent_with(&Observation::new(Status::Cancelled, 1)));
+    /// ```
+    pub fn is_consistent_with(&self, other: &Observation<T>) -> bool {
+        if self.status == other.status
+            && (self.status.is_final() || self.updated_at == other.updated_at)
+        {
+            return true;
+        }
+        match self.updated_at.cmp(&other.updated_at) {
+            Ordering::Less => self.status.can_reach(other.status),
+            Ordering::Greater => other.status.can_reach(self.status),
+            Ordering::Equal => {
+                self.status.can_reach(other.status) || other.status.can_reach(self.status)
+            }
+        }
+    }
+}
+
+impl<T: fmt::Display> fmt::Display for Observation<T> {
+    /// `STATUS@updated_at`, such as `BACK@2019-05-13T14:51:46.288Z`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.status, self.updated_at)
+    }
+}
+
+/// How far along its lifecycle a session is; the first key of precedence.
+///
+/// ```
+/// use hpp_status::{Phase, Status};
+///
+/// assert_eq!(Status::Failed.phase(), Phase::Open);
+/// assert!(Phase::Waiting < Phase::Open && Phase::Open < Phase::Final);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum Phase {
+    /// `WAITING`: nobody has opened the page yet.
+    Waiting,
+    /// `IN_PROGRESS`, `FAILED`, `BACK`, `ERROR`: the consumer has been on the page and the
+    /// session is still open.
+    Open,
+    /// `COMPLETED`, `CANCELLED`, `DISABLED`: the session will never change again.
+    Final,
+}
+
+impl Phase {
+    /// The phase's name in lower case: `"waiting"`, `"open"` or `"final"`.
+    ///
+    /// ```
+    /// use hpp_status::Phase;
+    ///
+    /// assert_eq!(Phase::Final.as_str(), "final");
+    /// ```
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Phase::Waiting => "waiting",
+            Phase::Open => "open",
+            Phase::Final => "final",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl Status {
+    /// The status's [`Phase`].
+    ///
+    /// ```
+    /// use hpp_status::{Phase, Status};
+    ///
+    /// assert_eq!(Status::Waiting.phase(), Phase::Waiting);
+    /// assert_eq!(Status::InProgress.phase(), Phase::Open);
+    /// assert_eq!(Status::Cancelled.phase(), Phase::Final);
+    /// ```
+    #[must_use]
+    pub const fn phase(self) -> Phase {
+        match self {
+            Status::Waiting => Phase::Waiting,
+            Status::InProgress | Status::Failed | Status::Back | Status::Error => Phase::Open,
+            Status::Completed | Status::Cancelled | Status::Disabled => Phase::Final,
+        }
+    }
+
+    /// The last key of precedence: which of two observations of the same phase and time to
+    /// believe. Higher wins.
+    ///
+    /// Open statuses that end a visit (`FAILED`, `BACK`, `ERROR`) outrank `IN_PROGRESS`,
+    /// which starts one. Among finals, `COMPLETED` ranks highest because it is the only one
+    /// with an authorization attached: a tie must never lose an order. Same-time ties
+    /// between different finals are conflicts and are reported as such anyway.
+    ///
+    /// ```
+    /// use hpp_status::Status;
+    ///
+    /// assert!(Status::Failed.tie_rank() > Status::InProgress.tie_rank());
+    /// assert!(Status::Completed.tie_rank() > Status::Disabled.tie_rank());
+    /// ```
+    #[must_use]
+    pub const fn tie_rank(self) -> u8 {
+        match self {
+            Status::Waiting => 0,
+            Status::InProgress => 1,
+            Status::Error => 2,
+            Status::Back => 3,
+            Status::Failed => 4,
+            Status::Cancelled => 5,
+            Status::Disabled => 6,
+            Status::Completed => 7,
+        }
+    }
+}

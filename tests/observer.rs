@@ -1,0 +1,306 @@
+//! The tracker's outcomes on named scenarios, one row each.
+
+use hpp_status::{Disposition, Observation, Outcome, Phase, Status, Tracker};
+
+use Status::*;
+
+fn at(status: Status, time: u32) -> Observation<u32> {
+    Observation::new(status, time)
+}
+
+/// A named scenario: what the tracker held, what was delivered, the expected outcome kind,
+/// whether it became final, and what the tracker keeps.
+type Case = (
+    &'static str,
+    (Status, u32),
+    (Status, u32),
+    &'static str,
+    bool,
+    (Status, u32),
+);
+
+const CASES: &[Case] = &[
+    (
+        "newer open status",
+        (InProgress, 1),
+        (Back, 2),
+        "advanced",
+        false,
+        (Back, 2),
+    ),
+    (
+        "retry seen again",
+        (Back, 2),
+        (InProgress, 3),
+        "advanced",
+        false,
+        (InProgress, 3),
+    ),
+    (
+        "lost updates skipped",
+        (Waiting, 1),
+        (Completed, 9),
+        "advanced",
+        true,
+        (Completed, 9),
+    ),
+    (
+        "retried callback",
+        (Back, 2),
+        (Back, 2),
+        "duplicate",
+        false,
+        (Back, 2),
+    ),
+    (
+        "final polled again later",
+        (Completed, 5),
+        (Completed, 8),
+        "duplicate",
+        false,
+        (Completed, 5),
+    ),
+    (
+        "final known earlier",
+        (Completed, 8),
+        (Completed, 5),
+        "duplicate",
+        false,
+        (Completed, 5),
+    ),
+    (
+        "late open delivery",
+        (Back, 5),
+        (InProgress, 2),
+        "stale",
+        false,
+        (Back, 5),
+    ),
+    (
+        "late delivery after final",
+        (Disabled, 5),
+        (Waiting, 1),
+        "stale",
+        false,
+        (Disabled, 5),
+    ),
+    (
+        "same-time visit end",
+        (InProgress, 4),
+        (Failed, 4),
+        "advanced",
+        false,
+        (Failed, 4),
+    ),
+    (
+        "same-time visit start",
+        (Failed, 4),
+        (InProgress, 4),
+        "stale",
+        false,
+        (Failed, 4),
+    ),
+    (
+        "different final later",
+        (Completed, 5),
+        (Cancelled, 9),
+        "conflict",
+        false,
+        (Completed, 5),
+    ),
+    (
+        "different final earlier",
+        (Completed, 5),
+        (Cancelled, 3),
+        "conflict",
+        true,
+        (Cancelled, 3),
+    ),
+    (
+        "open dated after final",
+        (Cancelled, 5),
+        (Back, 9),
+        "conflict",
+        false,
+        (Cancelled, 5),
+    ),
+    (
+        "final dated before open",
+        (Back, 9),
+        (Cancelled, 5),
+        "conflict",
+        true,
+        (Cancelled, 5),
+    ),
+    (
+        "back to WAITING",
+        (InProgress, 5),
+        (Waiting, 9),
+        "conflict",
+        false,
+        (InProgress, 5),
+    ),
+    (
+        "WAITING twice",
+        (Waiting, 1),
+        (Waiting, 2),
+        "conflict",
+        false,
+        (Waiting, 2),
+    ),
+    (
+        "open vs WAITING, same time",
+        (InProgress, 3),
+        (Waiting, 3),
+        "stale",
+        false,
+        (InProgress, 3),
+    ),
+];
+
+#[test]
+fn outcomes_on_named_scenarios() {
+    for &(name, held, seen, kind, became_final, kept) in CASES {
+        let mut tracker = Tracker::new();
+        tracker.observe(at(held.0, held.1));
+        let outcome = tracker.observe(at(seen.0, seen.1));
+        assert_eq!(outcome.kind(), kind, "{name}: {outcome:?}");
+        assert_eq!(outcome.became_final(), became_final, "{name}");
+        assert_eq!(tracker.latest(), Some(&at(kept.0, kept.1)), "{name}");
+        assert_eq!(outcome.current(), &at(kept.0, kept.1), "{name}");
+        assert_eq!(outcome.is_conflict(), kind == "conflict", "{name}");
+    }
+}
+
+#[test]
+fn outcomes_name_the_observations_involved() {
+    let mut tracker = Tracker::new();
+    assert_eq!(
+        tracker.observe(at(Back, 2)),
+        Outcome::Advanced {
+            previous: None,
+            current: at(Back, 2)
+        }
+    );
+    assert_eq!(
+        tracker.observe(at(InProgress, 3)),
+        Outcome::Advanced {
+            previous: Some(at(Back, 2)),
+            current: at(InProgress, 3)
+        }
+    );
+    assert_eq!(
+        tracker.observe(at(Back, 2)),
+        Outcome::Stale {
+            current: at(InProgress, 3),
+            stale: at(Back, 2)
+        }
+    );
+    assert_eq!(
+        tracker.observe(at(InProgress, 3)),
+        Outcome::Duplicate {
+            current: at(InProgress, 3)
+        }
+    );
+    assert_eq!(
+        tracker.observe(at(Waiting, 4)),
+        Outcome::Conflict {
+            kept: at(InProgress, 3),
+            rejected: at(Waiting, 4),
+            replaced: false
+        }
+    );
+    assert_eq!(
+        tracker.observe(at(Completed, 1)),
+        Outcome::Conflict {
+            kept: at(Completed, 1),
+            rejected: at(InProgress, 3),
+            replaced: true
+        }
+    );
+}
+
+#[test]
+fn a_session_done_is_signalled_once_across_workers() {
+    // Two workers see the same four deliveries in opposite orders, then merge.
+    let deliveries = [
+        at(InProgress, 1),
+        at(Back, 2),
+        at(InProgress, 3),
+        at(Completed, 4),
+    ];
+    let (mut a, mut b) = (Tracker::new(), Tracker::new());
+    let fired_a = deliveries
+        .iter()
+        .filter(|d| a.observe(**d).became_final())
+        .count();
+    let fired_b = deliveries
+        .iter()
+        .rev()
+        .filter(|d| b.observe(**d).became_final())
+        .count();
+    assert_eq!((fired_a, fired_b), (1, 1));
+    assert_eq!(a, b);
+    a.merge(&b);
+    assert_eq!(a.status(), Some(Completed));
+}
+
+#[test]
+fn merging_an_empty_tracker_changes_nothing() {
+    let mut tracker = Tracker::new();
+    tracker.merge(&Tracker::new());
+    assert_eq!(tracker, Tracker::<u32>::default());
+    tracker.observe(at(Back, 1));
+    let before = tracker;
+    tracker.merge(&Tracker::new());
+    assert_eq!(tracker, before);
+    let mut empty = Tracker::new();
+    empty.merge(&before);
+    assert_eq!(empty, before);
+}
+
+#[test]
+fn disposition_tells_the_batch_what_to_do() {
+    let never_seen = Tracker::<u32>::new();
+    assert_eq!(never_seen.disposition(&100, &99), Disposition::Open);
+    assert_eq!(never_seen.disposition(&100, &101), Disposition::Expired);
+    let open: Tracker<u32> = [at(Error, 10)].into_iter().collect();
+    assert_eq!(open.disposition(&100, &99), Disposition::Open);
+    assert_eq!(
+        open.disposition(&100, &100),
+        Disposition::Expired,
+        "expires_at itself is past"
+    );
+    let done: Tracker<u32> = [at(Error, 10), at(Cancelled, 120)].into_iter().collect();
+    assert_eq!(done.disposition(&100, &500), Disposition::Final(Cancelled));
+    assert_eq!(done.disposition(&100, &50), Disposition::Final(Cancelled));
+}
+
+#[test]
+fn phases_and_tie_ranks_are_as_documented() {
+    let phases: Vec<Phase> = Status::ALL.iter().map(|s| s.phase()).collect();
+    use Phase::{Final as F, Open as O, Waiting as W};
+    assert_eq!(phases, [W, O, F, O, F, O, O, F]);
+    for status in Status::ALL {
+        assert_eq!(
+            status.phase() == Phase::Final,
+            status.is_final(),
+            "{status}"
+        );
+    }
+    let mut by_rank = Status::ALL;
+    by_rank.sort_by_key(|s| s.tie_rank());
+    assert_eq!(
+        by_rank,
+        [
+            Waiting, InProgress, Error, Back, Failed, Cancelled, Disabled, Completed
+        ]
+    );
+    assert_eq!(Phase::Open.to_string(), "open");
+    assert_eq!(format!("{:>8}", Phase::Final), "   final");
+}
+
+#[test]
+fn observations_display_as_status_at_time() {
+    assert_eq!(at(Back, 7).to_string(), "BACK@7");
+}
