@@ -5,7 +5,7 @@ use core::convert::Infallible;
 use core::fmt;
 use core::str::FromStr;
 
-use serde::de::{self, Deserialize, Deserializer, Visitor};
+use serde::de::{Deserialize, Deserializer};
 use serde::ser::{Serialize, Serializer};
 
 use crate::Status;
@@ -110,20 +110,6 @@ impl Serialize for ReportedStatus {
 
 impl<'de> Deserialize<'de> for ReportedStatus {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ReportedStatus, D::Error> {
-        struct ReportedVisitor;
-
-        impl Visitor<'_> for ReportedVisitor {
-            type Value = ReportedStatus;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a status string")
-            }
-
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<ReportedStatus, E> {
-                Ok(ReportedStatus::from_wire(text))
-            }
-        }
-
-        deserializer.deserialize_str(ReportedVisitor)
+        crate::serde::deserialize_from_str(deserializer, "a status string")
     }
 }
