@@ -186,18 +186,21 @@ impl Action {
         }
     }
 
-    /// The action as a prerequisite, for messages such as "BACK cannot go to COMPLETED
-    /// without *the consumer (re)entering the page* first".
+    /// The action as a prerequisite of a later step, for messages such as "BACK cannot go
+    /// to COMPLETED without *the consumer returning to the page* first". `from` is where the
+    /// session is: opening the page for the first time reads differently from coming back.
     ///
     /// ```
-    /// use hpp_status::Action;
+    /// use hpp_status::{Action, Status};
     ///
-    /// assert_eq!(Action::EnterPage.as_requirement(), "the consumer (re)entering the page");
+    /// assert_eq!(Action::EnterPage.as_requirement(Status::Back), "the consumer returning to the page");
+    /// assert_eq!(Action::EnterPage.as_requirement(Status::Waiting), "the consumer opening the page");
     /// ```
     #[must_use]
-    pub const fn as_requirement(self) -> &'static str {
+    pub const fn as_requirement(self, from: Status) -> &'static str {
         match self {
-            Action::EnterPage => "the consumer (re)entering the page",
+            Action::EnterPage if matches!(from, Status::Waiting) => "the consumer opening the page",
+            Action::EnterPage => "the consumer returning to the page",
             Action::Authorize => "an authorization",
             Action::Decline => "a decline",
             Action::Cancel => "a cancellation",

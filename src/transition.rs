@@ -40,7 +40,7 @@ impl Status {
     /// let refused = Status::Back.transition_to(Status::Completed).unwrap_err();
     /// assert_eq!(
     ///     refused.to_string(),
-    ///     "BACK cannot go to COMPLETED without the consumer (re)entering the page first"
+    ///     "BACK cannot go to COMPLETED without the consumer returning to the page first"
     /// );
     /// ```
     pub const fn transition_to(self, next: Status) -> Result<Status, TransitionError> {
@@ -157,7 +157,7 @@ impl fmt::Display for Explanation<'_> {
         } else if to == Status::Waiting {
             write!(f, "{from} cannot go to {to}: WAITING is never re-entered")
         } else if let Some(via) = self.0.needs_first() {
-            let needed = via.action.as_requirement();
+            let needed = via.action.as_requirement(from);
             write!(f, "{from} cannot go to {to} without {needed} first")
         } else {
             // Unreachable with today's table (every open status reaches every status but

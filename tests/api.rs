@@ -176,17 +176,17 @@ fn refusals_explain_themselves() {
         (
             Back,
             Completed,
-            "BACK cannot go to COMPLETED without the consumer (re)entering the page first",
+            "BACK cannot go to COMPLETED without the consumer returning to the page first",
         ),
         (
             Waiting,
             Cancelled,
-            "WAITING cannot go to CANCELLED without the consumer (re)entering the page first",
+            "WAITING cannot go to CANCELLED without the consumer opening the page first",
         ),
         (
             Failed,
             Error,
-            "FAILED cannot go to ERROR without the consumer (re)entering the page first",
+            "FAILED cannot go to ERROR without the consumer returning to the page first",
         ),
     ];
     for &(from, to, message) in cases {
@@ -196,7 +196,7 @@ fn refusals_explain_themselves() {
     let refused = Status::Back.apply(Action::Authorize).unwrap_err();
     assert_eq!(
         refused.to_string(),
-        "Authorize is not possible from BACK: BACK cannot go to COMPLETED without the consumer (re)entering the page first"
+        "Authorize is not possible from BACK: BACK cannot go to COMPLETED without the consumer returning to the page first"
     );
     assert_eq!(
         refused.needs_first(),
@@ -224,8 +224,20 @@ fn refusals_explain_themselves() {
 
 #[test]
 fn every_action_has_its_own_requirement_wording() {
-    let wordings: BTreeSet<&str> = Action::ALL.iter().map(|a| a.as_requirement()).collect();
-    assert_eq!(wordings.len(), Action::ALL.len());
+    for from in [Status::Waiting, Status::Back] {
+        let wordings: BTreeSet<&str> = Action::ALL.iter().map(|a| a.as_requirement(from)).collect();
+        assert_eq!(wordings.len(), Action::ALL.len(), "from {from}");
+        assert!(wordings.iter().all(|w| !w.is_empty()));
+    }
+    let entering: Vec<&str> = Status::ALL
+        .iter()
+        .map(|s| Action::EnterPage.as_requirement(*s))
+        .collect();
+    assert_eq!(
+        entering.iter().filter(|w| w.contains("opening")).count(),
+        1,
+        "only from WAITING"
+    );
     let descriptions: BTreeSet<&str> = Action::ALL.iter().map(|a| a.description()).collect();
     assert_eq!(descriptions.len(), Action::ALL.len());
     let meanings: BTreeSet<&str> = Status::ALL.iter().map(|s| s.meaning()).collect();
