@@ -18,25 +18,53 @@ mod support;
 
 use support::{BAD_NAMES, GOOD_NAMES, fsm, handwritten, strum_derive};
 
-/// `can_transition_to` over the 64 (from, to) pairs.
+/// `can_transition_to` over the 64 (from, to) pairs, twice: in a shuffled order (each check
+/// on its own, as statuses come from callbacks) and in nested loops (where the compiler may
+/// hoist the work for `from` out of the inner loop).
 fn transition_check(c: &mut Criterion) {
-    let mut group = c.benchmark_group("transition_check/64 pairs");
+    let pairs = support::shuffled_pairs(1);
+    let fsm_pairs: Vec<_> = pairs
+        .iter()
+        .map(|&(from, to)| (fsm::state(from), fsm::state(to)))
+        .collect();
+    let mut group = c.benchmark_group("transition_check/64 pairs shuffled");
     group.throughput(Throughput::Elements(64));
     group.bench_function("hpp-status", |b| {
-        b.iter(|| count_pairs(Status::ALL, Status::can_transition_to));
+        b.iter(|| count_allowed(&pairs, Status::can_transition_to));
     });
     group.bench_function("match", |b| {
-        b.iter(|| count_pairs(Status::ALL, handwritten::can_transition_to));
+        b.iter(|| count_allowed(&pairs, handwritten::can_transition_to));
     });
     group.bench_function("rust-fsm", |b| {
-        b.iter(|| count_pairs(fsm::STATES, fsm::can_transition_to));
+        b.iter(|| count_allowed(&fsm_pairs, fsm::can_transition_to));
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("transition_check/64 pairs nested loops");
+    group.throughput(Throughput::Elements(64));
+    group.bench_function("hpp-status", |b| {
+        b.iter(|| count_nested(Status::ALL, Status::can_transition_to));
+    });
+    group.bench_function("match", |b| {
+        b.iter(|| count_nested(Status::ALL, handwritten::can_transition_to));
+    });
+    group.bench_function("rust-fsm", |b| {
+        b.iter(|| count_nested(fsm::STATES, fsm::can_transition_to));
     });
     group.finish();
 }
 
-/// How many of the pairs of `states` `allowed` allows; `black_box` keeps the compiler from
-/// folding the check into a constant.
-fn count_pairs<S: Copy>(states: [S; 8], allowed: impl Fn(S, S) -> bool) -> u32 {
+/// How many of `pairs` `allowed` allows; `black_box` hides the pairs from the compiler.
+fn count_allowed<S: Copy>(pairs: &[(S, S)], allowed: impl Fn(S, S) -> bool) -> u32 {
+    let mut count = 0;
+    for &(from, to) in black_box(pairs) {
+        count += u32::from(allowed(from, to));
+    }
+    count
+}
+
+/// How many of the pairs of `states` `allowed` allows, in nested loops.
+fn count_nested<S: Copy>(states: [S; 8], allowed: impl Fn(S, S) -> bool) -> u32 {
     let mut count = 0;
     for from in black_box(states) {
         for to in black_box(states) {

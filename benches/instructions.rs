@@ -18,7 +18,8 @@ mod support;
 
 use support::{fsm, handwritten, strum_derive};
 
-// can_transition_to: one legal step, one refused, and the 64 pairs.
+// can_transition_to: one legal step, one refused, and the 64 pairs (shuffled, and in nested
+// loops, as in benches/compare.rs).
 
 #[library_benchmark]
 #[bench::legal(Status::InProgress, Status::Back)]
@@ -44,22 +45,59 @@ fn can_transition_to_rust_fsm(from: fsm::State, to: fsm::State) -> bool {
     black_box(fsm::can_transition_to(black_box(from), black_box(to)))
 }
 
-#[library_benchmark]
-fn all_pairs() -> u32 {
-    count_pairs(Status::ALL, Status::can_transition_to)
+fn shuffled_pairs() -> Vec<(Status, Status)> {
+    support::shuffled_pairs(1)
+}
+
+fn shuffled_fsm_pairs() -> Vec<(fsm::State, fsm::State)> {
+    shuffled_pairs()
+        .into_iter()
+        .map(|(from, to)| (fsm::state(from), fsm::state(to)))
+        .collect()
 }
 
 #[library_benchmark]
-fn all_pairs_match() -> u32 {
-    count_pairs(Status::ALL, handwritten::can_transition_to)
+#[bench::shuffled(setup = shuffled_pairs)]
+fn all_pairs(pairs: Vec<(Status, Status)>) -> u32 {
+    count_allowed(&pairs, Status::can_transition_to)
 }
 
 #[library_benchmark]
-fn all_pairs_rust_fsm() -> u32 {
-    count_pairs(fsm::STATES, fsm::can_transition_to)
+#[bench::shuffled(setup = shuffled_pairs)]
+fn all_pairs_match(pairs: Vec<(Status, Status)>) -> u32 {
+    count_allowed(&pairs, handwritten::can_transition_to)
 }
 
-fn count_pairs<S: Copy>(states: [S; 8], allowed: impl Fn(S, S) -> bool) -> u32 {
+#[library_benchmark]
+#[bench::shuffled(setup = shuffled_fsm_pairs)]
+fn all_pairs_rust_fsm(pairs: Vec<(fsm::State, fsm::State)>) -> u32 {
+    count_allowed(&pairs, fsm::can_transition_to)
+}
+
+fn count_allowed<S: Copy>(pairs: &[(S, S)], allowed: impl Fn(S, S) -> bool) -> u32 {
+    let mut count = 0;
+    for &(from, to) in black_box(pairs) {
+        count += u32::from(allowed(from, to));
+    }
+    black_box(count)
+}
+
+#[library_benchmark]
+fn nested_loops() -> u32 {
+    count_nested(Status::ALL, Status::can_transition_to)
+}
+
+#[library_benchmark]
+fn nested_loops_match() -> u32 {
+    count_nested(Status::ALL, handwritten::can_transition_to)
+}
+
+#[library_benchmark]
+fn nested_loops_rust_fsm() -> u32 {
+    count_nested(fsm::STATES, fsm::can_transition_to)
+}
+
+fn count_nested<S: Copy>(states: [S; 8], allowed: impl Fn(S, S) -> bool) -> u32 {
     let mut count = 0;
     for from in black_box(states) {
         for to in black_box(states) {
@@ -78,7 +116,10 @@ library_benchmark_group!(
         can_transition_to_rust_fsm,
         all_pairs,
         all_pairs_match,
-        all_pairs_rust_fsm
+        all_pairs_rust_fsm,
+        nested_loops,
+        nested_loops_match,
+        nested_loops_rust_fsm
     ]
 );
 

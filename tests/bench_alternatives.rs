@@ -82,6 +82,26 @@ fn the_random_actions_are_fixed_and_cover_every_action() {
 }
 
 #[test]
+fn the_shuffled_pairs_are_the_64_pairs_in_a_fixed_order() {
+    let pairs = support::shuffled_pairs(1);
+    assert_eq!(pairs, support::shuffled_pairs(1));
+    let mut sorted = pairs.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 64);
+    // Shuffled: not the nested-loop order, and the steps are spread out.
+    assert_ne!(pairs, sorted);
+    let steps: Vec<_> = pairs
+        .iter()
+        .enumerate()
+        .filter(|(_, (from, to))| from.can_transition_to(*to))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(steps.len(), 14);
+    assert!(steps[0] < 16 && steps[13] > 48, "{steps:?}");
+}
+
+#[test]
 fn the_strum_derive_parses_what_the_crate_parses() {
     for (status, twin) in Status::ALL.into_iter().zip(strum_derive::ALL) {
         assert_eq!(status.as_str().parse::<strum_derive::Status>(), Ok(twin));

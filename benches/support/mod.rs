@@ -37,20 +37,40 @@ pub const GOOD_NAMES: [&str; 8] = [
 /// How many actions the `apply` workloads take.
 pub const ACTIONS: usize = 10_000;
 
-/// `len` actions drawn uniformly from `Action::ALL` by splitmix64 from `seed`: the same
-/// sequence on every machine, every run.
+/// splitmix64: a few lines, good enough statistics for a workload, and the same numbers on
+/// every machine.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The 64 (from, to) pairs in an order shuffled from `seed`: a check whose statuses the
+/// compiler and the branch predictor cannot guess from the one before, as when statuses
+/// arrive from callbacks.
+pub fn shuffled_pairs(seed: u64) -> Vec<(Status, Status)> {
+    let mut pairs: Vec<_> = Status::ALL
+        .into_iter()
+        .flat_map(|from| Status::ALL.map(|to| (from, to)))
+        .collect();
+    let mut state = seed;
+    // Fisher-Yates.
+    for i in (1..pairs.len()).rev() {
+        let j = (splitmix64(&mut state) % (i as u64 + 1)) as usize;
+        pairs.swap(i, j);
+    }
+    pairs
+}
+
+/// `len` actions drawn uniformly from `Action::ALL`, from `seed`: the same sequence on every
+/// machine, every run.
 pub fn random_actions(len: usize, seed: u64) -> Vec<Action> {
     let mut state = seed;
     (0..len)
-        .map(|_| {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^= z >> 31;
-            // The modulo bias over 2^64 is negligible for 7 actions.
-            Action::ALL[(z % Action::ALL.len() as u64) as usize]
-        })
+        // The modulo bias over 2^64 is negligible for 7 actions.
+        .map(|_| Action::ALL[(splitmix64(&mut state) % Action::ALL.len() as u64) as usize])
         .collect()
 }
 
