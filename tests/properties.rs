@@ -72,6 +72,19 @@ proptest! {
         prop_assert_eq!(Status::from_name(&status.to_string()), Some(status));
     }
 
+    /// `FromStr` and the `const` `from_name` are separate code; on the names and near misses
+    /// of them (cut short, or with a letter or two more) they agree.
+    #[test]
+    fn from_str_agrees_with_from_name(
+        status in any_status(),
+        keep in 0usize..12,
+        extra in "[A-Za-z_]{0,2}",
+    ) {
+        let name = status.as_str();
+        let input = format!("{}{extra}", &name[..keep.min(name.len())]);
+        prop_assert_eq!(input.parse::<Status>().ok(), Status::from_name(&input));
+    }
+
     /// Arbitrary strings never panic the parser; it accepts exactly the eight names, and its
     /// error quotes a prefix of the input and names a case-only match.
     #[test]

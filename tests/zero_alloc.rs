@@ -1,0 +1,190 @@
+//! The crate never allocates: every hot path runs under a counting global allocator
+//! (`allocation-counter`, which counts per thread, so the harness's other test threads do not
+//! interfere) and must leave the count at zero, errors and their messages included.
+//!
+//! Messages are formatted into [`StackBuf`], a fixed buffer on the stack: `to_string()` would
+//! allocate the `String` itself and prove nothing about the crate.
+//!
+//! One test per entry point; an entry point added to the crate gets its own
+//! `..._allocates_nothing` test here.
+
+use std::fmt::{self, Write};
+use std::hint::black_box;
+
+use allocation_counter::{AllocationInfo, measure};
+use hpp_status::{Action, Status};
+
+/// A `fmt::Write` into a fixed array: writing to it never allocates, and a message too long
+/// for it is an error, not a silent cut.
+struct StackBuf {
+    bytes: [u8; 2048],
+    len: usize,
+}
+
+impl StackBuf {
+    fn new() -> StackBuf {
+        StackBuf {
+            bytes: [0; 2048],
+            len: 0,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).expect("only whole str were written")
+    }
+}
+
+impl Write for StackBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        self.bytes
+            .get_mut(self.len..end)
+            .ok_or(fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Runs `f` under the counter and fails if it allocated, saying what did.
+fn assert_allocates_nothing(what: &str, f: impl FnOnce()) {
+    let info = measure(f);
+    assert_eq!(
+        info,
+        AllocationInfo::default(),
+        "{what} allocated: {info:?}"
+    );
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    // Without this, a counter that counts nothing would pass every test below.
+    let info = measure(|| {
+        black_box(String::from("IN_PROGRESS"));
+    });
+    assert_eq!(info.count_total, 1);
+    assert_eq!(info.bytes_total, 11);
+
+    // And formatting an error into a `String` does allocate: hence `StackBuf`.
+    let error = black_box("TIMEOUT").parse::<Status>().unwrap_err();
+    assert!(measure(|| drop(black_box(error.to_string()))).count_total > 0);
+
+    // The buffer refuses what does not fit instead of cutting it.
+    let mut small = StackBuf::new();
+    assert!(small.write_str(&"x".repeat(2049)).is_err());
+}
+
+#[test]
+fn parse_allocates_nothing() {
+    for status in Status::ALL {
+        let name = status.as_str();
+        let mut parsed = None;
+        assert_allocates_nothing(name, || {
+            parsed = black_box(name).parse::<Status>().ok();
+            black_box(Status::from_name(black_box(name)));
+        });
+        assert_eq!(parsed, Some(status));
+    }
+
+    let long = "IN_PROGRESS ".repeat(10);
+    let cut_inside_a_char = format!("{}é", "x".repeat(31));
+    for bad in [
+        "in_progress",
+        "TIMEOUT",
+        "",
+        " BACK",
+        &long,
+        &cut_inside_a_char,
+    ] {
+        let mut message = StackBuf::new();
+        let mut debug = StackBuf::new();
+        let mut error = None;
+        assert_allocates_nothing(bad, || {
+            let e = black_box(bad).parse::<Status>().unwrap_err();
+            write!(message, "{e}").unwrap();
+            write!(debug, "{e:?}").unwrap();
+            black_box((e.input(), e.input_len(), e.case_of()));
+            error = Some(e);
+        });
+        // The buffers got the whole messages (checked outside the counter: these allocate).
+        let error = error.unwrap();
+        assert_eq!(message.as_str(), error.to_string());
+        assert_eq!(debug.as_str(), format!("{error:?}"));
+        assert!(message.as_str().starts_with("unknown HPP status"));
+    }
+}
+
+#[test]
+fn apply_allocates_nothing() {
+    let mut refusals = 0;
+    for from in Status::ALL {
+        for action in Action::ALL {
+            let mut message = StackBuf::new();
+            let mut result = None;
+            assert_allocates_nothing(&format!("{from} {action}"), || {
+                let r = black_box(from).apply(black_box(action));
+                if let Err(refused) = r {
+                    write!(message, "{refused}").unwrap();
+                    black_box(refused.needs_first());
+                }
+                result = Some(r);
+            });
+            match result.unwrap() {
+                Ok(to) => assert!(from.can_transition_to(to)),
+                Err(refused) => {
+                    refusals += 1;
+                    assert_eq!(message.as_str(), refused.to_string());
+                }
+            }
+        }
+    }
+    // 56 pairs, 14 steps: every refusal was formatted.
+    assert_eq!(refusals, 56 - 14);
+}
+
+#[test]
+fn transition_to_allocates_nothing() {
+    for from in Status::ALL {
+        for to in Status::ALL {
+            let mut message = StackBuf::new();
+            assert_allocates_nothing(&format!("{from} -> {to}"), || {
+                if let Err(refused) = black_box(from).transition_to(black_box(to)) {
+                    write!(message, "{refused}").unwrap();
+                }
+            });
+            assert_eq!(message.len == 0, from.can_transition_to(to));
+        }
+    }
+}
+
+#[test]
+fn can_reach_allocates_nothing() {
+    let mut reachable = 0;
+    assert_allocates_nothing("can_reach", || {
+        for from in Status::ALL {
+            for later in Status::ALL {
+                reachable += u32::from(black_box(from).can_reach(black_box(later)));
+            }
+        }
+    });
+    // Five open statuses reach the seven others but WAITING; the three finals reach nothing.
+    assert_eq!(reachable, 5 * 7);
+}
+
+#[test]
+fn successors_iteration_allocates_nothing() {
+    let mut steps = 0;
+    let mut sets = StackBuf::new();
+    assert_allocates_nothing("successors", || {
+        for from in Status::ALL {
+            for to in black_box(from).successors() {
+                steps += 1;
+                black_box(to);
+            }
+            black_box(from.reachable().iter().count());
+            write!(sets, "{} / {:?}; ", from.successors(), from.reachable()).unwrap();
+        }
+    });
+    assert_eq!(steps, hpp_status::STEPS.len());
+    assert!(sets.as_str().starts_with("IN_PROGRESS | DISABLED / {"));
+}
