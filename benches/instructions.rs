@@ -19,7 +19,7 @@ mod support;
 use support::{fsm, handwritten, strum_derive};
 
 // can_transition_to: one legal step, one refused, and the 64 pairs (shuffled, and in nested
-// loops, as in benches/compare.rs).
+// loops, as in benches/transitions.rs).
 
 #[library_benchmark]
 #[bench::legal(Status::InProgress, Status::Back)]

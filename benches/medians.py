@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints the medians of the last `cargo bench --bench compare` run as a Markdown table, with
+"""Prints the medians of the last `cargo bench --bench transitions` run as a Markdown table, with
 each group's ratio of hpp-status to every alternative (below 1: hpp-status is faster).
 
 Run from the repository root, after the benches: `python3 benches/medians.py`.

@@ -1,6 +1,6 @@
 //! What the benches measure `hpp-status` against, and the workloads they share.
 //!
-//! Used by `benches/compare.rs` (criterion), `benches/instructions.rs` (gungraun) and
+//! Used by `benches/transitions.rs` (criterion), `benches/instructions.rs` (gungraun) and
 //! `tests/bench_alternatives.rs`, which checks that every alternative is the same machine as
 //! the crate: a benchmark against a different machine would compare nothing.
 //!

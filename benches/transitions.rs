@@ -1,8 +1,8 @@
 //! The core's hot paths, each group timing `hpp-status` next to its alternatives in the same
 //! run, so that their ratio holds on a noisy machine.
 //!
-//! Run: `cargo bench --bench compare --all-features` (without `serde`, the `serde_json`
-//! lines are left out). One group: `cargo bench --bench compare --all-features -- parse`.
+//! Run: `cargo bench --bench transitions --all-features` (without `serde`, the `serde_json`
+//! lines are left out). One group: `cargo bench --bench transitions --all-features -- parse`.
 //! Figures and how to read them: `docs/PERFORMANCE.md`.
 //!
 //! To add a comparison, write one more `fn(&mut Criterion)` that opens a
