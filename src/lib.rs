@@ -32,13 +32,19 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `serde` | no | `Serialize`/`Deserialize` for [`Status`] by wire name |
+//! | `arbitrary` | no | `arbitrary::Arbitrary` for [`Status`], [`Action`], [`Actor`] and [`StatusSet`] (any byte is a set), for fuzzing; needs `std` |
 //!
-//! The crate is `#![no_std]` and never allocates.
+//! The crate is `#![no_std]` and never allocates (the `arbitrary` feature links `std`,
+//! as the `arbitrary` crate needs it).
 
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+// `arbitrary` needs `std` (its derive for structs refers to `::std`), so that feature does.
+#[cfg(feature = "arbitrary")]
+extern crate std;
 
 mod action;
 mod parse;
