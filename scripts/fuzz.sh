@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Runs every fuzz target in turn for SECONDS each (default 60) and reports, per target, how
 # many inputs libFuzzer executed and how many crashes it found. Exits non-zero on any crash
-# or failed run. Usage: `bash scripts/fuzz.sh [SECONDS [LIBFUZZER_FLAG...]]`; extra flags go to
-# every target, e.g. `bash scripts/fuzz.sh 3600 -runs=10000000` stops each target after ten
-# million executions or an hour, whichever comes first.
+# or failed run.
+#
+#   bash scripts/fuzz.sh [SECONDS [LIBFUZZER_FLAG...]]
+#
+# Extra flags go to every target: `bash scripts/fuzz.sh 3600 -runs=10500000` stops each
+# target after 10.5 million executions or an hour, whichever comes first.
 #
 # Stable Rust is enough: RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its nightly flags (address
-# sanitizer, comparison tracing). The committed seed corpus `fuzz/corpus/<target>/` is only
-# read; what a run discovers goes to `fuzz/target/corpus/<target>/` (ignored by git), crashes
-# to `fuzz/artifacts/<target>/`. To add discoveries to the seeds, merge by coverage:
+# sanitizer, comparison tracing). The committed corpus `fuzz/corpus/<target>/` is only read.
+# What a run discovers goes to `fuzz/target/corpus/<target>/` and libFuzzer's output to
+# `fuzz/target/fuzz-logs/<target>.log` (both ignored by git), crashes to
+# `fuzz/artifacts/<target>/`. To add discoveries to the committed corpus, merge by coverage
+# (docs/VERIFICATION.md says how the current corpus was made):
 #   RUSTC_BOOTSTRAP=1 cargo fuzz run TARGET fuzz/corpus/TARGET fuzz/target/corpus/TARGET -- -merge=1
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -32,8 +37,9 @@ if [[ -z $targets ]]; then
     exit 1
 fi
 
-logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
+# libFuzzer's full output, per target, for a look after the run (ignored by git).
+logs=fuzz/target/fuzz-logs
+mkdir -p "$logs"
 
 # Build every target first, so the time budget below is spent fuzzing, not compiling.
 echo "==> building the fuzz targets"
