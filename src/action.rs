@@ -26,6 +26,7 @@ use crate::{Status, table};
     strum::EnumIter,
     strum::VariantArray,
 )]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Actor {
     /// The consumer paying on the Hosted Payment Page.
     Consumer,
@@ -88,6 +89,7 @@ impl fmt::Display for Actor {
     strum::VariantArray,
 )]
 #[repr(u8)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Action {
     /// The consumer opens the payment page, or returns to it to retry.
     EnterPage,

@@ -38,7 +38,8 @@
 //! |---|---|---|
 //! | `wire` | yes | `wire`: typed Read Session and status callback payloads; needs `alloc` |
 //! | `serde` | with `wire` | `Serialize`/`Deserialize` for [`Status`] (by wire name), [`Observation`], [`Tracker`], [`Outcome`] |
-//! | `proptest` | no | `strategy`: legal histories and their deliveries, for property tests |
+//! | `proptest` | no | `strategy`: legal histories and their deliveries, for property tests; needs `std` |
+//! | `arbitrary` | no | `arbitrary::Arbitrary` for [`Status`], [`Action`], [`Actor`], [`StatusSet`] (any byte is a set) and [`Observation`], for fuzzing; needs `std` |
 //!
 //! The crate is `#![no_std]`; without default features it never allocates.
 
@@ -49,6 +50,9 @@
 
 #[cfg(any(feature = "wire", feature = "proptest"))]
 extern crate alloc;
+// `arbitrary` needs `std` (its derive for structs refers to `::std`), so that feature does.
+#[cfg(feature = "arbitrary")]
+extern crate std;
 
 mod action;
 mod observation;

@@ -20,6 +20,7 @@ use crate::Status;
 /// assert_eq!(open.to_string(), "FAILED | BACK | ERROR");
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct StatusSet(u8);
 
 impl StatusSet {

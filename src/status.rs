@@ -45,6 +45,7 @@ use crate::table;
 )]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 #[repr(u8)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Status {
     /// `WAITING`: the session is created; the consumer has not opened the payment page yet.
     Waiting = 0,

@@ -1,0 +1,68 @@
+//! Replays every committed fuzz corpus file through the same check the fuzz target runs
+//! (`fuzz/checks/*.rs`), so the seeds and every past finding stay checked on stable Rust,
+//! in plain `cargo test`, without cargo-fuzz.
+#![cfg(all(feature = "arbitrary", feature = "serde"))]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+#[path = "../fuzz/checks/actions.rs"]
+mod actions;
+#[path = "../fuzz/checks/parse_status.rs"]
+mod parse_status;
+
+/// The files of `fuzz/corpus/<target>/`, sorted.
+fn corpus(target: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Feeds every file of the corpus of `target` to `check`; returns how many there were.
+fn replay(target: &str, check: fn(&[u8])) -> usize {
+    let files = corpus(target);
+    for file in &files {
+        let data = fs::read(file).unwrap();
+        let outcome = std::panic::catch_unwind(|| check(&data));
+        assert!(outcome.is_ok(), "{} fails its check", file.display());
+    }
+    files.len()
+}
+
+#[test]
+fn the_parse_status_corpus_passes_its_checks() {
+    let replayed = replay("parse_status", parse_status::check);
+    // The seeds alone are more than this: an empty or misplaced corpus must not pass.
+    assert!(replayed >= 40, "only {replayed} files replayed");
+}
+
+#[test]
+fn the_actions_corpus_passes_its_checks() {
+    let replayed = replay("actions", actions::check);
+    assert!(replayed >= 60, "only {replayed} files replayed");
+}
+
+#[test]
+fn the_parse_status_corpus_holds_the_seeds_it_promises() {
+    let files: Vec<Vec<u8>> = corpus("parse_status")
+        .iter()
+        .map(|file| fs::read(file).unwrap())
+        .collect();
+    let has = |seed: &[u8]| files.iter().any(|data| data == seed);
+    for status in hpp_status::Status::ALL {
+        assert!(has(status.as_str().as_bytes()), "{status}");
+        assert!(has(format!("\"{status}\"").as_bytes()), "\"{status}\"");
+    }
+    for near_miss in ["in_progress", "COMPLETE", "MANUAL_ID_CHECK", "TIMEOUT", ""] {
+        assert!(has(near_miss.as_bytes()), "{near_miss:?}");
+    }
+    assert!(files.iter().any(|data| std::str::from_utf8(data).is_err()));
+    assert!(files.iter().any(|data| data.len() > 32));
+}
