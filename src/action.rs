@@ -257,12 +257,17 @@ impl fmt::Display for Action {
     }
 }
 
-const _: () = {
+/// Compile-time check: the discriminants are the indices of `ALL`, as the tables assume.
+const fn assert_discriminants_are_indices() {
     let mut i = 0;
     while i < Action::ALL.len() {
         assert!(Action::ALL[i] as usize == i);
         i += 1;
     }
+}
+
+const _: () = {
+    assert_discriminants_are_indices();
     assert!(<Action as strum::EnumCount>::COUNT == Action::ALL.len());
     assert!(<Actor as strum::EnumCount>::COUNT == Actor::ALL.len());
 };

@@ -234,12 +234,16 @@ impl fmt::Display for Status {
     }
 }
 
-// The discriminants are the indices of `ALL`: the tables index by them.
-const _: () = {
+/// Compile-time check: the discriminants are the indices of `ALL`, as the tables assume.
+const fn assert_discriminants_are_indices() {
     let mut i = 0;
     while i < Status::ALL.len() {
         assert!(Status::ALL[i] as usize == i);
         i += 1;
     }
+}
+
+const _: () = {
+    assert_discriminants_are_indices();
     assert!(<Status as strum::EnumCount>::COUNT == Status::ALL.len());
 };
