@@ -304,3 +304,24 @@ fn phases_and_tie_ranks_are_as_documented() {
 fn observations_display_as_status_at_time() {
     assert_eq!(at(Back, 7).to_string(), "BACK@7");
 }
+
+#[test]
+fn consistency_is_what_the_spec_says() {
+    // Same final status at any times: one history (later polls repeat it).
+    assert!(at(Completed, 5).is_consistent_with(&at(Completed, 9)));
+    assert!(at(Completed, 9).is_consistent_with(&at(Completed, 5)));
+    // Same open status at different times: a retry in between.
+    assert!(at(Failed, 2).is_consistent_with(&at(Failed, 6)));
+    // WAITING twice at different times: WAITING is never re-entered.
+    assert!(!at(Waiting, 1).is_consistent_with(&at(Waiting, 2)));
+    assert!(at(Waiting, 1).is_consistent_with(&at(Waiting, 1)));
+    // The earlier must reach the later, whichever is the receiver.
+    assert!(at(Back, 2).is_consistent_with(&at(Completed, 3)));
+    assert!(at(Completed, 3).is_consistent_with(&at(Back, 2)));
+    assert!(!at(Completed, 2).is_consistent_with(&at(Back, 3)));
+    assert!(!at(Back, 3).is_consistent_with(&at(Completed, 2)));
+    // Equal times: either direction will do.
+    assert!(at(InProgress, 4).is_consistent_with(&at(Waiting, 4)));
+    assert!(at(Waiting, 4).is_consistent_with(&at(InProgress, 4)));
+    assert!(!at(Completed, 4).is_consistent_with(&at(Cancelled, 4)));
+}

@@ -174,6 +174,8 @@ fn timestamps_are_written_in_the_api_form_and_read_back_exactly() {
         ts("2019-05-13T16:51:46.288+02:00").to_string(),
         "2019-05-13T14:51:46.288Z"
     );
+    let below_a_millisecond = ts("2019-05-13T14:51:46.0005Z");
+    assert_eq!(below_a_millisecond.to_string(), "2019-05-13T14:51:46.0005Z");
     let fine = ts("2019-05-13T14:51:46.288123Z");
     assert_eq!(
         fine.to_string(),
