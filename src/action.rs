@@ -24,8 +24,10 @@ use crate::{Status, table};
     Debug,
     strum::EnumCount,
     strum::EnumIter,
+    strum::IntoStaticStr,
     strum::VariantArray,
 )]
+#[strum(serialize_all = "lowercase")]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Actor {
     /// The consumer paying on the Hosted Payment Page.

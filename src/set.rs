@@ -8,6 +8,9 @@ use crate::Status;
 /// A set of [`Status`]es, one bit per status; `Copy`, one byte, iterates in
 /// [`Status::ALL`] order.
 ///
+/// `Ord` compares the bit masks ([`bits`](StatusSet::bits)), so that sets can be map keys;
+/// it is not inclusion (use [`union`](StatusSet::union) and `==` for that).
+///
 /// ```
 /// use hpp_status::{Status, StatusSet};
 ///

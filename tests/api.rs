@@ -70,6 +70,18 @@ fn strum_and_as_str_agree_on_the_wire_names() {
 }
 
 #[test]
+fn strum_names_of_actions_and_actors_are_their_as_str() {
+    for action in Action::ALL {
+        let strum_name: &'static str = action.into();
+        assert_eq!(strum_name, action.as_str());
+    }
+    for actor in Actor::ALL {
+        let strum_name: &'static str = actor.into();
+        assert_eq!(strum_name, actor.as_str());
+    }
+}
+
+#[test]
 fn display_honours_width_and_alignment() {
     assert_eq!(format!("[{:>8}]", Status::Back), "[    BACK]");
     assert_eq!(format!("[{:<10}]", Action::Cancel), "[Cancel    ]");
