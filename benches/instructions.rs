@@ -14,6 +14,8 @@
 use std::hint::black_box;
 
 use gungraun::{library_benchmark, library_benchmark_group, main};
+#[cfg(feature = "wire")]
+use hpp_status::wire::{StatusCallback, Timestamp};
 use hpp_status::{Action, Observation, Outcome, Status, Tracker};
 
 mod support;
@@ -321,6 +323,60 @@ library_benchmark_group!(
     ]
 );
 
+// A status callback from its bytes to the tracker, against serde_json::Value of the same
+// bytes, as benches/observer.rs times them: parsing, allocating and freeing included.
+// Needs feature `wire` (a default).
+
+/// A callback's bytes, with its session's tracker: empty for the `IN_PROGRESS` callback,
+/// holding `IN_PROGRESS` for the `COMPLETED` one (which makes it final).
+#[cfg(feature = "wire")]
+fn with_tracker(bytes: &'static [u8]) -> (&'static [u8], Tracker<Timestamp>) {
+    let tracker = if bytes == support::CALLBACK_IN_PROGRESS {
+        Tracker::new()
+    } else {
+        let held: StatusCallback = serde_json::from_slice(support::CALLBACK_IN_PROGRESS).unwrap();
+        [held.session.observation().unwrap()].into_iter().collect()
+    };
+    (bytes, tracker)
+}
+
+#[cfg(feature = "wire")]
+#[library_benchmark]
+#[bench::in_progress(args = (support::CALLBACK_IN_PROGRESS), setup = with_tracker)]
+#[bench::completed(args = (support::CALLBACK_COMPLETED), setup = with_tracker)]
+fn callback_to_tracker((bytes, mut tracker): (&[u8], Tracker<Timestamp>)) -> bool {
+    let callback: StatusCallback = serde_json::from_slice(black_box(bytes)).unwrap();
+    let outcome = tracker.observe(callback.session.observation().unwrap());
+    black_box((&callback, &tracker));
+    black_box(outcome.became_final())
+}
+
+#[cfg(feature = "wire")]
+#[library_benchmark]
+#[bench::in_progress(args = (support::CALLBACK_IN_PROGRESS), setup = with_tracker)]
+#[bench::completed(args = (support::CALLBACK_COMPLETED), setup = with_tracker)]
+fn callback_value((bytes, _): (&[u8], Tracker<Timestamp>)) {
+    let value: serde_json::Value = serde_json::from_slice(black_box(bytes)).unwrap();
+    black_box(&value);
+}
+
+#[cfg(feature = "wire")]
+library_benchmark_group!(
+    name = callback,
+    compare_by_id = true,
+    benchmarks = [callback_to_tracker, callback_value]
+);
+
+#[cfg(feature = "wire")]
+main!(
+    library_benchmark_groups = transition_check,
+    apply_actions,
+    parse,
+    observer,
+    callback
+);
+
+#[cfg(not(feature = "wire"))]
 main!(
     library_benchmark_groups = transition_check,
     apply_actions,
