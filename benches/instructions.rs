@@ -1,6 +1,6 @@
-//! Instruction counts of the core's hot paths and of the observer's (`Tracker::observe` and
-//! `merge`), under Valgrind's Callgrind (gungraun): exact and repeatable where wall-clock
-//! time is not.
+//! Instruction counts of the core's hot paths, of the observer's (`Tracker::observe` and
+//! `merge`) and of a status callback from its bytes to the tracker, under Valgrind's
+//! Callgrind (gungraun): exact and repeatable where wall-clock time is not.
 //!
 //! Run: `cargo bench --bench instructions` (needs valgrind and
 //! `cargo install --locked gungraun-runner --version 0.20.0`, the version of the `gungraun`

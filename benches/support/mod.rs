@@ -125,8 +125,8 @@ pub const LIVE_SESSIONS: usize = 1_000;
 /// A legal history of one session that starts at `start` (milliseconds): `WAITING`, then up
 /// to 12 steps of the transition table, each 1 ms to 1 minute after the previous one,
 /// staying open three times in four when it can (as `hpp_status::strategy::legal_history`
-/// does), so that histories are long and full of retries; about one in six sessions never
-/// reaches a final status.
+/// does), so that histories are long and full of retries; about one in five never reaches
+/// a final status (the consumer left, the session expired).
 fn legal_history(start: u64, state: &mut u64) -> Vec<Observation<u64>> {
     let mut now = Observation::new(Status::Waiting, start);
     let mut history = vec![now];
