@@ -1,9 +1,11 @@
-//! Instruction counts of the core's hot paths, under Valgrind's Callgrind (gungraun): exact
-//! and repeatable where wall-clock time is not.
+//! Instruction counts of the core's hot paths, of the observer's (`Tracker::observe` and
+//! `merge`) and of a status callback from its bytes to the tracker, under Valgrind's
+//! Callgrind (gungraun): exact and repeatable where wall-clock time is not.
 //!
 //! Run: `cargo bench --bench instructions` (needs valgrind and
 //! `cargo install --locked gungraun-runner --version 0.20.0`, the version of the `gungraun`
-//! dev-dependency). Figures: `docs/PERFORMANCE.md`.
+//! dev-dependency). One group: `cargo bench --bench instructions -- 'instructions::observer::*'`.
+//! Figures: `docs/PERFORMANCE.md`.
 //!
 //! Benches that share an id within a group (`compare_by_id`) are the same work done by this
 //! crate and by an alternative from `benches/support/mod.rs`; gungraun prints their
@@ -12,7 +14,9 @@
 use std::hint::black_box;
 
 use gungraun::{library_benchmark, library_benchmark_group, main};
-use hpp_status::{Action, Status};
+#[cfg(feature = "wire")]
+use hpp_status::wire::{StatusCallback, Timestamp};
+use hpp_status::{Action, Observation, Outcome, Status, Tracker};
 
 mod support;
 
@@ -221,8 +225,161 @@ library_benchmark_group!(
     benchmarks = [from_str, from_str_strum]
 );
 
+// Tracker::observe: one delivery of each outcome (and the first, into an empty tracker),
+// next to the hand-written tracker given the same delivery; merge; and the million
+// deliveries of the criterion bench (benches/observer.rs).
+
+/// A tracker that holds `status` at `at`.
+fn held(status: Status, at: u64) -> Tracker<u64> {
+    [Observation::new(status, at)].into_iter().collect()
+}
+
+/// The hand-written tracker holding `status` at `at`.
+fn hand_held(status: Status, at: u64) -> handwritten::Tracker {
+    let mut tracker = handwritten::Tracker::default();
+    tracker.observe(status, at);
+    tracker
+}
+
+#[library_benchmark]
+#[bench::first(Tracker::new(), Observation::new(Status::Waiting, 0))]
+#[bench::advanced(held(Status::InProgress, 10), Observation::new(Status::Back, 20))]
+#[bench::duplicate(held(Status::Back, 20), Observation::new(Status::Back, 20))]
+#[bench::stale(held(Status::Back, 20), Observation::new(Status::InProgress, 10))]
+#[bench::conflict(held(Status::Completed, 30), Observation::new(Status::Cancelled, 40))]
+fn observe(mut tracker: Tracker<u64>, seen: Observation<u64>) -> (Outcome<u64>, Tracker<u64>) {
+    let outcome = black_box(&mut tracker).observe(black_box(seen));
+    black_box((outcome, tracker))
+}
+
+#[library_benchmark]
+#[bench::first(handwritten::Tracker::default(), Observation::new(Status::Waiting, 0))]
+#[bench::advanced(hand_held(Status::InProgress, 10), Observation::new(Status::Back, 20))]
+#[bench::duplicate(hand_held(Status::Back, 20), Observation::new(Status::Back, 20))]
+#[bench::stale(hand_held(Status::Back, 20), Observation::new(Status::InProgress, 10))]
+#[bench::conflict(
+    hand_held(Status::Completed, 30),
+    Observation::new(Status::Cancelled, 40)
+)]
+fn observe_hand_written(
+    mut tracker: handwritten::Tracker,
+    seen: Observation<u64>,
+) -> (bool, handwritten::Tracker) {
+    let seen = black_box(seen);
+    let moved = black_box(&mut tracker).observe(seen.status, seen.updated_at);
+    black_box((moved, tracker))
+}
+
+#[library_benchmark]
+#[bench::newer(held(Status::Back, 20), held(Status::Completed, 30))]
+#[bench::older(held(Status::Completed, 30), held(Status::Back, 20))]
+#[bench::empty(held(Status::Back, 20), Tracker::new())]
+fn merge(mut tracker: Tracker<u64>, other: Tracker<u64>) -> Tracker<u64> {
+    black_box(&mut tracker).merge(black_box(&other));
+    black_box(tracker)
+}
+
+fn million_deliveries() -> (Vec<Tracker<u64>>, Vec<support::Delivery>) {
+    let (stream, sessions) = support::deliveries(support::OBSERVATIONS, 1);
+    (vec![Tracker::new(); sessions], stream)
+}
+
+fn million_deliveries_hand_written() -> (Vec<handwritten::Tracker>, Vec<support::Delivery>) {
+    let (stream, sessions) = support::deliveries(support::OBSERVATIONS, 1);
+    (vec![handwritten::Tracker::default(); sessions], stream)
+}
+
+#[library_benchmark]
+#[bench::stream_1m(setup = million_deliveries)]
+fn replay(
+    (mut trackers, stream): (Vec<Tracker<u64>>, Vec<support::Delivery>),
+) -> (support::Replay, Vec<Tracker<u64>>, Vec<support::Delivery>) {
+    let replay = support::replay(black_box(&mut trackers), black_box(&stream));
+    black_box((replay, trackers, stream))
+}
+
+#[library_benchmark]
+#[bench::stream_1m(setup = million_deliveries_hand_written)]
+fn replay_hand_written(
+    (mut trackers, stream): (Vec<handwritten::Tracker>, Vec<support::Delivery>),
+) -> (
+    support::Replay,
+    Vec<handwritten::Tracker>,
+    Vec<support::Delivery>,
+) {
+    let replay = handwritten::replay(black_box(&mut trackers), black_box(&stream));
+    black_box((replay, trackers, stream))
+}
+
+library_benchmark_group!(
+    name = observer,
+    compare_by_id = true,
+    benchmarks = [
+        observe,
+        observe_hand_written,
+        merge,
+        replay,
+        replay_hand_written
+    ]
+);
+
+// A status callback from its bytes to the tracker, against serde_json::Value of the same
+// bytes, as benches/observer.rs times them: parsing, allocating and freeing included.
+// Needs feature `wire` (a default).
+
+/// A callback's bytes, with its session's tracker: empty for the `IN_PROGRESS` callback,
+/// holding `IN_PROGRESS` for the `COMPLETED` one (which makes it final).
+#[cfg(feature = "wire")]
+fn with_tracker(bytes: &'static [u8]) -> (&'static [u8], Tracker<Timestamp>) {
+    let tracker = if bytes == support::CALLBACK_IN_PROGRESS {
+        Tracker::new()
+    } else {
+        let held: StatusCallback = serde_json::from_slice(support::CALLBACK_IN_PROGRESS).unwrap();
+        [held.session.observation().unwrap()].into_iter().collect()
+    };
+    (bytes, tracker)
+}
+
+#[cfg(feature = "wire")]
+#[library_benchmark]
+#[bench::in_progress(args = (support::CALLBACK_IN_PROGRESS), setup = with_tracker)]
+#[bench::completed(args = (support::CALLBACK_COMPLETED), setup = with_tracker)]
+fn callback_to_tracker((bytes, mut tracker): (&[u8], Tracker<Timestamp>)) -> bool {
+    let callback: StatusCallback = serde_json::from_slice(black_box(bytes)).unwrap();
+    let outcome = tracker.observe(callback.session.observation().unwrap());
+    black_box((&callback, &tracker));
+    black_box(outcome.became_final())
+}
+
+#[cfg(feature = "wire")]
+#[library_benchmark]
+#[bench::in_progress(args = (support::CALLBACK_IN_PROGRESS), setup = with_tracker)]
+#[bench::completed(args = (support::CALLBACK_COMPLETED), setup = with_tracker)]
+fn callback_value((bytes, _): (&[u8], Tracker<Timestamp>)) {
+    let value: serde_json::Value = serde_json::from_slice(black_box(bytes)).unwrap();
+    black_box(&value);
+}
+
+#[cfg(feature = "wire")]
+library_benchmark_group!(
+    name = callback,
+    compare_by_id = true,
+    benchmarks = [callback_to_tracker, callback_value]
+);
+
+#[cfg(feature = "wire")]
 main!(
     library_benchmark_groups = transition_check,
     apply_actions,
-    parse
+    parse,
+    observer,
+    callback
+);
+
+#[cfg(not(feature = "wire"))]
+main!(
+    library_benchmark_groups = transition_check,
+    apply_actions,
+    parse,
+    observer
 );

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Prints the medians of the last `cargo bench --bench transitions` run as a Markdown table, with
-each group's ratio of hpp-status to every alternative (below 1: hpp-status is faster).
+"""Prints the medians of the last criterion runs (`cargo bench --bench transitions`,
+`cargo bench --bench observer`) as a Markdown table, with each group's ratio of hpp-status to
+every alternative (below 1: hpp-status is faster).
 
 Run from the repository root, after the benches: `python3 benches/medians.py`.
 """
@@ -12,6 +13,8 @@ ROOT = pathlib.Path("target/criterion")
 
 
 def unit(ns):
+    if ns >= 1_000_000:
+        return f"{ns / 1_000_000:.2f} ms"
     return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.2f} ns"
 
 

@@ -65,14 +65,11 @@ impl<T: Ord> Observation<T> {
     /// assert_eq!(completed.cmp_precedence(&open), Ordering::Greater); // finals beat open
     /// ```
     pub fn cmp_precedence(&self, other: &Observation<T>) -> Ordering {
-        let phase = self.status.phase();
-        phase
-            .cmp(&other.status.phase())
-            .then_with(|| match phase {
-                Phase::Waiting | Phase::Open => self.updated_at.cmp(&other.updated_at),
-                Phase::Final => other.updated_at.cmp(&self.updated_at),
-            })
-            .then_with(|| self.status.tie_rank().cmp(&other.status.tie_rank()))
+        precedence(
+            self.status,
+            other.status,
+            self.updated_at.cmp(&other.updated_at),
+        )
     }
 
     /// Whether `self` and `other` can both come from one legal history: the one dated
@@ -88,18 +85,56 @@ impl<T: Ord> Observation<T> {
     /// assert!(!back.is_consistent_with(&Observation::new(Status::Cancelled, 1)));
     /// ```
     pub fn is_consistent_with(&self, other: &Observation<T>) -> bool {
-        if self.status == other.status
-            && (self.status.is_final() || self.updated_at == other.updated_at)
-        {
-            return true;
-        }
-        match self.updated_at.cmp(&other.updated_at) {
-            Ordering::Less => self.status.can_reach(other.status),
-            Ordering::Greater => other.status.can_reach(self.status),
-            Ordering::Equal => {
-                self.status.can_reach(other.status) || other.status.can_reach(self.status)
-            }
-        }
+        consistency(
+            self.status,
+            other.status,
+            self.updated_at.cmp(&other.updated_at),
+        )
+    }
+}
+
+// The rules of precedence and consistency over the two statuses and `by_time`, how the first
+// observation's `updated_at` compares with the second's: they depend on nothing else, so the
+// tracker works out every case of them at compile time (`VERDICTS` in `tracker.rs`).
+
+/// [`Observation::cmp_precedence`] of an observation of `status` over one of `other`.
+pub(crate) const fn precedence(status: Status, other: Status, by_time: Ordering) -> Ordering {
+    let phase = status.phase();
+    let by_time = match phase {
+        Phase::Waiting | Phase::Open => by_time,
+        Phase::Final => by_time.reverse(), // the first final is the real one
+    };
+    compare(phase as u8, other.phase() as u8)
+        .then(by_time)
+        .then(compare(status.tie_rank(), other.tie_rank()))
+}
+
+/// Whether observations of `status` and `other` report the same thing: the same status at
+/// the same time, or the same final status at any time.
+pub(crate) const fn repeats(status: Status, other: Status, by_time: Ordering) -> bool {
+    status.index() == other.index() && (status.is_final() || by_time.is_eq())
+}
+
+/// [`Observation::is_consistent_with`] for observations of `status` and `other`.
+pub(crate) const fn consistency(status: Status, other: Status, by_time: Ordering) -> bool {
+    if repeats(status, other, by_time) {
+        return true;
+    }
+    match by_time {
+        Ordering::Less => status.can_reach(other),
+        Ordering::Greater => other.can_reach(status),
+        Ordering::Equal => status.can_reach(other) || other.can_reach(status),
+    }
+}
+
+/// `Ord::cmp` for `u8`, which is not `const`.
+const fn compare(a: u8, b: u8) -> Ordering {
+    if a < b {
+        Ordering::Less
+    } else if a > b {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
     }
 }
 

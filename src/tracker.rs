@@ -2,6 +2,7 @@
 
 use core::cmp::Ordering;
 
+use crate::observation::{consistency, precedence, repeats};
 use crate::{Observation, Status};
 
 /// Merges every report of one session (callbacks, polls, batch re-reads) into the one
@@ -102,23 +103,25 @@ impl<T: Ord + Clone> Tracker<T> {
                 current: seen,
             };
         };
-        let duplicate = seen.status == held.status
-            && (seen.status.is_final() || seen.updated_at == held.updated_at);
-        let consistent = held.is_consistent_with(&seen);
-        let replaced = seen.cmp_precedence(&held) == Ordering::Greater;
+        // One comparison of timestamps; the rest was worked out at compile time.
+        let Verdict { kind, replaced } = Verdict::of(
+            held.status,
+            seen.status,
+            seen.updated_at.cmp(&held.updated_at),
+        );
         let (kept, other) = if replaced { (seen, held) } else { (held, seen) };
         self.latest = Some(kept.clone());
-        match (duplicate, consistent, replaced) {
-            (true, _, _) => Outcome::Duplicate { current: kept },
-            (false, true, true) => Outcome::Advanced {
+        match kind {
+            Kind::Advanced => Outcome::Advanced {
                 previous: Some(other),
                 current: kept,
             },
-            (false, true, false) => Outcome::Stale {
+            Kind::Duplicate => Outcome::Duplicate { current: kept },
+            Kind::Stale => Outcome::Stale {
                 current: kept,
                 stale: other,
             },
-            (false, false, replaced) => Outcome::Conflict {
+            Kind::Conflict => Outcome::Conflict {
                 kept,
                 rejected: other,
                 replaced,
@@ -302,6 +305,83 @@ impl<T> Outcome<T> {
         }
     }
 }
+
+/// What a delivery means to a tracker that holds an observation: the kind of [`Outcome`],
+/// and whether the delivery replaces what the tracker held.
+#[derive(Clone, Copy)]
+struct Verdict {
+    kind: Kind,
+    replaced: bool,
+}
+
+/// The kind of an [`Outcome`].
+#[derive(Clone, Copy)]
+enum Kind {
+    Advanced,
+    Duplicate,
+    Stale,
+    Conflict,
+}
+
+impl Verdict {
+    /// The verdict on a delivery of `seen` to a tracker holding `held`, `by_time` being how
+    /// the delivery's `updated_at` compares with the held one's: from [`VERDICTS`].
+    fn of(held: Status, seen: Status, by_time: Ordering) -> Verdict {
+        let time = match by_time {
+            Ordering::Less => 0,
+            Ordering::Equal => 1,
+            Ordering::Greater => 2,
+        };
+        VERDICTS[held.index()][seen.index()][time]
+    }
+
+    /// The verdict worked out from the rules: the delivery replaces what is held when it has
+    /// precedence; it is a duplicate when it repeats what is held, else a conflict when the
+    /// two are not consistent, else an advance when it replaces and stale when it does not.
+    const fn new(held: Status, seen: Status, by_time: Ordering) -> Verdict {
+        let replaced = precedence(seen, held, by_time).is_gt();
+        let kind = if repeats(seen, held, by_time) {
+            Kind::Duplicate
+        } else if !consistency(seen, held, by_time) {
+            Kind::Conflict
+        } else if replaced {
+            Kind::Advanced
+        } else {
+            Kind::Stale
+        };
+        Verdict { kind, replaced }
+    }
+}
+
+/// [`Verdict::new`] for every held status, delivered status and order of their timestamps
+/// (`Less`, `Equal`, `Greater`): all a delivery's outcome depends on besides the
+/// observations themselves, so that [`Tracker::observe`] is one comparison and one lookup.
+const VERDICTS: [[[Verdict; 3]; STATUSES]; STATUSES] = {
+    let by_times = [Ordering::Less, Ordering::Equal, Ordering::Greater];
+    // Every entry is overwritten below.
+    let unset = Verdict {
+        kind: Kind::Duplicate,
+        replaced: false,
+    };
+    let mut verdicts = [[[unset; 3]; STATUSES]; STATUSES];
+    let mut held = 0;
+    while held < STATUSES {
+        let mut seen = 0;
+        while seen < STATUSES {
+            let mut time = 0;
+            while time < by_times.len() {
+                verdicts[held][seen][time] =
+                    Verdict::new(Status::ALL[held], Status::ALL[seen], by_times[time]);
+                time += 1;
+            }
+            seen += 1;
+        }
+        held += 1;
+    }
+    verdicts
+};
+
+const STATUSES: usize = Status::ALL.len();
 
 /// What a batch should do with a session: see [`Tracker::disposition`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]

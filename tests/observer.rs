@@ -1,5 +1,7 @@
 //! The tracker's outcomes on named scenarios, one row each.
 
+use std::cmp::Ordering;
+
 use hpp_status::{Disposition, Observation, Outcome, Phase, Status, Tracker};
 
 use Status::*;
@@ -324,4 +326,79 @@ fn consistency_is_what_the_spec_says() {
     assert!(at(InProgress, 4).is_consistent_with(&at(Waiting, 4)));
     assert!(at(Waiting, 4).is_consistent_with(&at(InProgress, 4)));
     assert!(!at(Completed, 4).is_consistent_with(&at(Cancelled, 4)));
+}
+
+/// Precedence as `Observation::cmp_precedence` documents it: the later phase; in the same
+/// phase the later time, except among finals where the earlier wins; then the tie rank.
+fn documented_precedence(a: &Observation<u32>, b: &Observation<u32>) -> Ordering {
+    a.status
+        .phase()
+        .cmp(&b.status.phase())
+        .then_with(|| match a.status.phase() {
+            Phase::Waiting | Phase::Open => a.updated_at.cmp(&b.updated_at),
+            Phase::Final => b.updated_at.cmp(&a.updated_at),
+        })
+        .then_with(|| a.status.tie_rank().cmp(&b.status.tie_rank()))
+}
+
+/// Consistency as `Observation::is_consistent_with` documents it.
+fn documented_consistency(a: &Observation<u32>, b: &Observation<u32>) -> bool {
+    let same = a.status == b.status && (a.status.is_final() || a.updated_at == b.updated_at);
+    same || match a.updated_at.cmp(&b.updated_at) {
+        Ordering::Less => a.status.can_reach(b.status),
+        Ordering::Greater => b.status.can_reach(a.status),
+        Ordering::Equal => a.status.can_reach(b.status) || b.status.can_reach(a.status),
+    }
+}
+
+#[test]
+fn every_case_of_two_observations_follows_the_documented_rules() {
+    // Every held status, delivered status and order of their times: all that precedence,
+    // consistency and an outcome depend on (the tracker works them out at compile time).
+    let mut kinds = std::collections::BTreeMap::<_, usize>::new();
+    for (held_status, seen_status) in Status::ALL
+        .into_iter()
+        .flat_map(|h| Status::ALL.map(|s| (h, s)))
+    {
+        for (held_at, seen_at) in [(2, 1), (2, 2), (2, 3)] {
+            let (held, seen) = (at(held_status, held_at), at(seen_status, seen_at));
+            let case = format!("{held} then {seen}");
+            let precedence = documented_precedence(&seen, &held);
+            assert_eq!(seen.cmp_precedence(&held), precedence, "{case}");
+            assert_eq!(held.cmp_precedence(&seen), precedence.reverse(), "{case}");
+            let consistent = documented_consistency(&held, &seen);
+            assert_eq!(held.is_consistent_with(&seen), consistent, "{case}");
+            assert_eq!(seen.is_consistent_with(&held), consistent, "{case}");
+
+            let mut tracker = Tracker::new();
+            tracker.observe(held);
+            let outcome = tracker.observe(seen);
+            let replaced = precedence == Ordering::Greater;
+            let (kept, other) = if replaced { (seen, held) } else { (held, seen) };
+            let duplicate = seen.status == held.status
+                && (seen.status.is_final() || seen.updated_at == held.updated_at);
+            let expected = match (duplicate, consistent, replaced) {
+                (true, _, _) => Outcome::Duplicate { current: kept },
+                (false, true, true) => Outcome::Advanced {
+                    previous: Some(other),
+                    current: kept,
+                },
+                (false, true, false) => Outcome::Stale {
+                    current: kept,
+                    stale: other,
+                },
+                (false, false, replaced) => Outcome::Conflict {
+                    kept,
+                    rejected: other,
+                    replaced,
+                },
+            };
+            assert_eq!(outcome, expected, "{case}");
+            assert_eq!(tracker.latest(), Some(&kept), "{case}");
+            *kinds.entry(outcome.kind()).or_default() += 1;
+        }
+    }
+    // 192 cases, every kind among them.
+    assert_eq!(kinds.values().sum::<usize>(), 8 * 8 * 3);
+    assert_eq!(kinds.len(), 4, "{kinds:?}");
 }

@@ -5,6 +5,10 @@
 //! Messages are formatted into [`StackBuf`], a fixed buffer on the stack: `to_string()` would
 //! allocate the `String` itself and prove nothing about the crate.
 //!
+//! The observer is checked with `Observation<u64>` timestamps: `Tracker::observe` for every
+//! kind of outcome, `merge`, `disposition` and collecting into a tracker. Parsing the wire
+//! payloads (feature `wire`) allocates their strings and is not checked here.
+//!
 //! One test per entry point; an entry point added to the crate gets its own
 //! `..._allocates_nothing` test here.
 
@@ -12,7 +16,7 @@ use std::fmt::{self, Write};
 use std::hint::black_box;
 
 use allocation_counter::{AllocationInfo, measure};
-use hpp_status::{Action, Status};
+use hpp_status::{Action, Disposition, Observation, Status, Tracker};
 
 /// A `fmt::Write` into a fixed array: writing to it never allocates, and a message too long
 /// for it is an error, not a silent cut.
@@ -187,4 +191,84 @@ fn successors_iteration_allocates_nothing() {
     });
     assert_eq!(steps, hpp_status::STEPS.len());
     assert!(sets.as_str().starts_with("IN_PROGRESS | DISABLED / {"));
+}
+
+/// A tracker holding `status` at `at` (built outside the counter).
+fn held(status: Status, at: u64) -> Tracker<u64> {
+    let mut tracker = Tracker::new();
+    tracker.observe(Observation::new(status, at));
+    tracker
+}
+
+#[test]
+fn observe_allocates_nothing() {
+    // What the tracker holds, the delivery, and the outcome it must have. The conflicts keep
+    // what was held, replace a final, and replace an open status.
+    let cases = [
+        (Tracker::new(), (Status::Waiting, 1), "advanced"),
+        (held(Status::InProgress, 10), (Status::Back, 20), "advanced"),
+        (held(Status::Back, 20), (Status::Back, 20), "duplicate"),
+        (
+            held(Status::Completed, 30),
+            (Status::Completed, 40),
+            "duplicate",
+        ),
+        (held(Status::Back, 20), (Status::InProgress, 10), "stale"),
+        (
+            held(Status::Completed, 30),
+            (Status::Cancelled, 40),
+            "conflict",
+        ),
+        (
+            held(Status::Cancelled, 40),
+            (Status::Completed, 30),
+            "conflict",
+        ),
+        (
+            held(Status::Waiting, 40),
+            (Status::InProgress, 30),
+            "conflict",
+        ),
+    ];
+    for (mut tracker, (status, at), kind) in cases {
+        let seen = Observation::new(status, at);
+        let mut text = StackBuf::new();
+        let mut outcome = None;
+        assert_allocates_nothing(&format!("observe {seen}"), || {
+            let o = black_box(&mut tracker).observe(black_box(seen));
+            write!(text, "{o:?} {}", o.current()).unwrap();
+            black_box((o.became_final(), o.is_conflict(), o.kind()));
+            outcome = Some(o);
+        });
+        let outcome = outcome.unwrap();
+        assert_eq!(outcome.kind(), kind, "{outcome:?}");
+        assert_eq!(Some(outcome.current()), tracker.latest());
+        assert_eq!(text.as_str(), format!("{outcome:?} {}", outcome.current()));
+    }
+}
+
+#[test]
+fn merge_disposition_and_collect_allocate_nothing() {
+    let deliveries = [
+        (Status::Back, 20),
+        (Status::InProgress, 10),
+        (Status::Completed, 30),
+    ]
+    .map(|(status, at)| Observation::new(status, at));
+    let mut web = held(Status::Failed, 15);
+    let mut batch = Tracker::new();
+    let mut dispositions = None;
+    assert_allocates_nothing("merge", || {
+        batch = black_box(deliveries).into_iter().collect();
+        let open = black_box(web).disposition(&100, &50);
+        web.merge(black_box(&batch));
+        web.merge(black_box(&Tracker::new()));
+        dispositions = Some((open, web.disposition(&100, &200)));
+    });
+    assert_eq!(batch.status(), Some(Status::Completed));
+    assert_eq!(web, batch);
+    assert_eq!(
+        dispositions,
+        Some((Disposition::Open, Disposition::Final(Status::Completed)))
+    );
 }
