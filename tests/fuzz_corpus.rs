@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 mod actions;
 #[path = "../fuzz/checks/parse_status.rs"]
 mod parse_status;
+#[path = "../fuzz/checks/tracker.rs"]
+mod tracker;
 
 /// The files of `fuzz/corpus/<target>/`, sorted.
 fn corpus(target: &str) -> Vec<PathBuf> {
@@ -65,4 +67,10 @@ fn the_parse_status_corpus_holds_the_seeds_it_promises() {
     }
     assert!(files.iter().any(|data| std::str::from_utf8(data).is_err()));
     assert!(files.iter().any(|data| data.len() > 32));
+}
+
+#[test]
+fn the_tracker_corpus_passes_its_checks() {
+    let replayed = replay("tracker", tracker::check);
+    assert!(replayed >= 30, "only {replayed} files replayed");
 }
