@@ -6,7 +6,10 @@
 #   bash scripts/fuzz.sh [SECONDS [LIBFUZZER_FLAG...]]
 #
 # Extra flags go to every target: `bash scripts/fuzz.sh 3600 -runs=10500000` stops each
-# target after 10.5 million executions or an hour, whichever comes first.
+# target after 10.5 million executions or an hour, whichever comes first. FUZZ_TARGETS
+# picks targets (default: all of `cargo fuzz list`), such as
+#   FUZZ_TARGETS="tracker wire_json" bash scripts/fuzz.sh 60
+# A target with a libFuzzer dictionary `fuzz/dicts/<target>.dict` is run with it.
 #
 # Stable Rust is enough: RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its nightly flags (address
 # sanitizer, comparison tracing). The committed corpus `fuzz/corpus/<target>/` is only read.
@@ -31,7 +34,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 export RUSTC_BOOTSTRAP=1
-targets=$(cargo fuzz list)
+targets=${FUZZ_TARGETS:-$(cargo fuzz list)}
 if [[ -z $targets ]]; then
     echo "no fuzz targets found" >&2
     exit 1
@@ -43,7 +46,13 @@ mkdir -p "$logs"
 
 # Build every target first, so the time budget below is spent fuzzing, not compiling.
 echo "==> building the fuzz targets"
-cargo fuzz build
+if [[ -n ${FUZZ_TARGETS:-} ]]; then
+    for target in $targets; do
+        cargo fuzz build "$target"
+    done
+else
+    cargo fuzz build
+fi
 
 failed=0
 report=""
@@ -56,9 +65,13 @@ for target in $targets; do
     touch "$marker"
     echo "==> fuzzing ${target} for ${seconds} s"
     started=$SECONDS
+    dict=()
+    if [[ -f fuzz/dicts/${target}.dict ]]; then
+        dict=(-dict="fuzz/dicts/${target}.dict")
+    fi
     status=0
     cargo fuzz run "$target" "$work" "fuzz/corpus/${target}" -- \
-        -max_total_time="$seconds" -print_final_stats=1 "$@" >"$log" 2>&1 || status=$?
+        -max_total_time="$seconds" -print_final_stats=1 "${dict[@]}" "$@" >"$log" 2>&1 || status=$?
     took=$((SECONDS - started))
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     runs=${runs:-?}

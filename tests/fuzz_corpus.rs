@@ -10,6 +10,11 @@ use std::path::{Path, PathBuf};
 mod actions;
 #[path = "../fuzz/checks/parse_status.rs"]
 mod parse_status;
+#[path = "../fuzz/checks/tracker.rs"]
+mod tracker;
+#[cfg(feature = "wire")]
+#[path = "../fuzz/checks/wire_json.rs"]
+mod wire_json;
 
 /// The files of `fuzz/corpus/<target>/`, sorted.
 fn corpus(target: &str) -> Vec<PathBuf> {
@@ -65,4 +70,53 @@ fn the_parse_status_corpus_holds_the_seeds_it_promises() {
     }
     assert!(files.iter().any(|data| std::str::from_utf8(data).is_err()));
     assert!(files.iter().any(|data| data.len() > 32));
+}
+
+#[test]
+fn the_tracker_corpus_passes_its_checks() {
+    let replayed = replay("tracker", tracker::check);
+    assert!(replayed >= 30, "only {replayed} files replayed");
+}
+
+#[cfg(feature = "wire")]
+#[test]
+fn the_wire_json_corpus_passes_its_checks() {
+    let replayed = replay("wire_json", wire_json::check);
+    assert!(replayed >= 100, "only {replayed} files replayed");
+}
+
+#[cfg(feature = "wire")]
+#[test]
+fn the_wire_json_corpus_holds_the_seeds_it_promises() {
+    let files: Vec<Vec<u8>> = corpus("wire_json")
+        .iter()
+        .map(|file| fs::read(file).unwrap())
+        .collect();
+    let has = |seed: &[u8]| files.iter().any(|data| data == seed);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for data in [
+        "tests/data/status_callback.json",
+        "tests/data/read_session_completed.json",
+    ] {
+        assert!(has(&fs::read(root.join(data)).unwrap()), "{data}");
+    }
+    let deliveries = fs::read_to_string(root.join("examples/data/deliveries.jsonl")).unwrap();
+    for line in deliveries.lines() {
+        assert!(has(line.as_bytes()), "{line}");
+    }
+    let contains = |needle: &str| {
+        files
+            .iter()
+            .any(|data| data.windows(needle.len()).any(|w| w == needle.as_bytes()))
+    };
+    for needle in [
+        "\"MANUAL_ID_CHECK\"",
+        "+02:00",
+        "46.2881Z",
+        "\"updated_at\":1557759106288",
+        "1e400",
+        &"[".repeat(200),
+    ] {
+        assert!(contains(needle), "no seed holds {needle:?}");
+    }
 }
