@@ -14,23 +14,47 @@ impl Status {
     /// ```
     /// use hpp_status::Status;
     ///
-    /// assert_eq!(Status::from_name("BACK"), Some(Status::Back));
+    /// const BACK: Option<Status> = Status::from_name("BACK"); // usable in `const`
+    /// assert_eq!(BACK, Some(Status::Back));
     /// assert_eq!(Status::from_name("back"), None); // names are exact
+    /// assert_eq!(Status::from_name("BACKS"), None);
     /// ```
     #[must_use]
     pub const fn from_name(name: &str) -> Option<Status> {
-        Some(match name.as_bytes() {
-            b"WAITING" => Status::Waiting,
-            b"IN_PROGRESS" => Status::InProgress,
-            b"COMPLETED" => Status::Completed,
-            b"FAILED" => Status::Failed,
-            b"CANCELLED" => Status::Cancelled,
-            b"BACK" => Status::Back,
-            b"ERROR" => Status::Error,
-            b"DISABLED" => Status::Disabled,
-            _ => return None,
-        })
+        // The names live in `as_str` alone; `==` on `str` is not `const`, so compare bytes.
+        let mut i = 0;
+        while i < Status::ALL.len() {
+            if bytes_eq(Status::ALL[i].as_str().as_bytes(), name.as_bytes()) {
+                return Some(Status::ALL[i]);
+            }
+            i += 1;
+        }
+        None
     }
+
+    /// [`from_name`](Status::from_name) at run time: `==` on `str` compiles to a jump on the
+    /// length and one or two word compares, where the `const` loop compares byte by byte
+    /// (docs/PERFORMANCE.md has the figures). `FromStr` and the wire payloads use it.
+    pub(crate) fn find_name(name: &str) -> Option<Status> {
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str() == name)
+    }
+}
+
+/// Byte-slice equality in a `const fn`.
+const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 impl FromStr for Status {
@@ -48,13 +72,7 @@ impl FromStr for Status {
     /// assert!(error.to_string().contains("did you mean \"IN_PROGRESS\""));
     /// ```
     fn from_str(name: &str) -> Result<Status, ParseStatusError> {
-        // Not `from_name`: a `const fn` can only match the bytes one by one, where `==` on
-        // `str` compiles to a jump on the length and one or two word compares
-        // (docs/PERFORMANCE.md has the figures).
-        Status::ALL
-            .into_iter()
-            .find(|status| status.as_str() == name)
-            .ok_or_else(|| ParseStatusError::new(name))
+        Status::find_name(name).ok_or_else(|| ParseStatusError::new(name))
     }
 }
 

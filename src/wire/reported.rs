@@ -74,7 +74,7 @@ impl ReportedStatus {
     /// ```
     #[must_use]
     pub fn from_wire(text: &str) -> ReportedStatus {
-        match Status::from_name(text) {
+        match Status::find_name(text) {
             Some(status) => ReportedStatus::Known(status),
             None => ReportedStatus::Unrecognized(text.into()),
         }
