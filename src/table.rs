@@ -107,7 +107,7 @@ pub const STEPS: [Step; 14] = [
     step(Error, Disable, Disabled),
 ];
 
-const STATUSES: usize = Status::ALL.len();
+pub(crate) const STATUSES: usize = Status::ALL.len();
 const ACTIONS: usize = Action::ALL.len();
 
 /// `SUCCESSORS[s]`: the statuses one step after `s`.

@@ -3,6 +3,7 @@
 use core::cmp::Ordering;
 
 use crate::observation::{consistency, precedence, repeats};
+use crate::table::STATUSES;
 use crate::{Observation, Status};
 
 /// Merges every report of one session (callbacks, polls, batch re-reads) into the one
@@ -380,8 +381,6 @@ const VERDICTS: [[[Verdict; 3]; STATUSES]; STATUSES] = {
     }
     verdicts
 };
-
-const STATUSES: usize = Status::ALL.len();
 
 /// What a batch should do with a session: see [`Tracker::disposition`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
