@@ -35,6 +35,7 @@ impl Status {
     /// [`from_name`](Status::from_name) at run time: `==` on `str` compiles to a jump on the
     /// length and one or two word compares, where the `const` loop compares byte by byte
     /// (docs/PERFORMANCE.md has the figures). `FromStr` and the wire payloads use it.
+    #[inline]
     pub(crate) fn find_name(name: &str) -> Option<Status> {
         Status::ALL
             .into_iter()
