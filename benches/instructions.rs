@@ -20,7 +20,7 @@ use hpp_status::{Action, Observation, Outcome, Status, Tracker};
 
 mod support;
 
-use support::{fsm, handwritten, strum_derive};
+use support::{BAD_NAMES, GOOD_NAMES, fsm, handwritten, strum_derive};
 
 // can_transition_to: one legal step, one refused, and the 64 pairs (shuffled, and in nested
 // loops, as in benches/transitions.rs).
@@ -175,46 +175,18 @@ library_benchmark_group!(
     benchmarks = [apply, apply_match, walk, walk_match, walk_rust_fsm]
 );
 
-// parse: every good name, and the bad inputs of the criterion bench.
+// parse: every good name, and the bad inputs of the criterion bench (the same lists).
 
 #[library_benchmark]
-#[benches::good(
-    "WAITING",
-    "IN_PROGRESS",
-    "COMPLETED",
-    "FAILED",
-    "CANCELLED",
-    "BACK",
-    "ERROR",
-    "DISABLED"
-)]
-#[benches::bad(
-    "in_progress",
-    "TIMEOUT",
-    "",
-    "IN_PROGRESS IN_PROGRESS IN_PROGRESS IN_PROGRESS IN_PROGRESS"
-)]
+#[benches::good(iter = GOOD_NAMES)]
+#[benches::bad(iter = BAD_NAMES)]
 fn from_str(name: &str) -> Result<Status, hpp_status::ParseStatusError> {
     black_box(black_box(name).parse::<Status>())
 }
 
 #[library_benchmark]
-#[benches::good(
-    "WAITING",
-    "IN_PROGRESS",
-    "COMPLETED",
-    "FAILED",
-    "CANCELLED",
-    "BACK",
-    "ERROR",
-    "DISABLED"
-)]
-#[benches::bad(
-    "in_progress",
-    "TIMEOUT",
-    "",
-    "IN_PROGRESS IN_PROGRESS IN_PROGRESS IN_PROGRESS IN_PROGRESS"
-)]
+#[benches::good(iter = GOOD_NAMES)]
+#[benches::bad(iter = BAD_NAMES)]
 fn from_str_strum(name: &str) -> Result<strum_derive::Status, strum::ParseError> {
     black_box(black_box(name).parse::<strum_derive::Status>())
 }
