@@ -235,19 +235,22 @@ fn take(report: &mut Report, line: usize, source: Source, session: &SessionRespo
     });
 }
 
-fn disposition(session: &SessionReport, now: Timestamp) -> Option<Disposition> {
-    let expires_at = session.expires_at?;
-    Some(session.tracker.disposition(&expires_at, &now))
+/// Final, open or expired. A session no delivery gave an `expires_at` cannot be known to
+/// have expired, so it is judged as if it never expires.
+fn disposition(session: &SessionReport, now: Timestamp) -> Disposition {
+    let never = Timestamp::from(jiff::Timestamp::MAX);
+    session
+        .tracker
+        .disposition(&session.expires_at.unwrap_or(never), &now)
 }
 
 fn describe(session: &SessionReport, now: Timestamp) -> String {
     match (session.tracker.status(), disposition(session, now)) {
-        (None, Some(Disposition::Expired)) => "no known status; expired (stop polling)".into(),
-        (None, _) => "no known status yet (re-read it)".into(),
-        (Some(status), Some(Disposition::Final(_))) => format!("{status} (final)"),
-        (Some(status), Some(Disposition::Expired)) => format!("{status}, expired (stop polling)"),
-        (Some(status), _) if status.is_final() => format!("{status} (final)"),
-        (Some(status), _) => format!("{status}, open (re-read it)"),
+        (_, Disposition::Final(status)) => format!("{status} (final)"),
+        (None, Disposition::Expired) => "no known status; expired (stop polling)".into(),
+        (None, Disposition::Open) => "no known status yet (re-read it)".into(),
+        (Some(status), Disposition::Expired) => format!("{status}, expired (stop polling)"),
+        (Some(status), Disposition::Open) => format!("{status}, open (re-read it)"),
     }
 }
 
@@ -301,10 +304,10 @@ fn summary(report: &Report) -> String {
     let (mut open, mut expired) = (0, 0);
     let mut anomalies: BTreeMap<&str, usize> = BTreeMap::new();
     for (_, session) in &sessions {
-        match (session.tracker.status(), disposition(session, report.now)) {
-            (Some(status), _) if status.is_final() => *finals.entry(status).or_default() += 1,
-            (_, Some(Disposition::Expired)) => expired += 1,
-            _ => open += 1,
+        match disposition(session, report.now) {
+            Disposition::Final(status) => *finals.entry(status).or_default() += 1,
+            Disposition::Expired => expired += 1,
+            Disposition::Open => open += 1,
         }
         for anomaly in &session.anomalies {
             *anomalies.entry(anomaly.kind).or_default() += 1;
@@ -341,10 +344,9 @@ pub fn machine(report: &Report) -> Value {
         .into_iter()
         .map(|(id, session)| {
             let disposition = match disposition(session, report.now) {
-                Some(Disposition::Final(_)) => "final",
-                Some(Disposition::Expired) => "expired",
-                Some(Disposition::Open) | None if session.tracker.status().is_some_and(Status::is_final) => "final",
-                Some(Disposition::Open) | None => "open",
+                Disposition::Final(_) => "final",
+                Disposition::Expired => "expired",
+                Disposition::Open => "open",
             };
             json!({
                 "session_id": id,
