@@ -8,7 +8,7 @@
 //! Figures: `docs/PERFORMANCE.md`.
 //!
 //! Benches that share an id within a group (`compare_by_id`) are the same work done by this
-//! crate and by an alternative from `benches/support/mod.rs`; gungraun prints their
+//! crate and by an alternative from `hpp-bench-support`; gungraun prints their
 //! difference. To add a comparison, add a group below and list it in `main!`.
 
 use std::hint::black_box;
@@ -18,7 +18,7 @@ use gungraun::{library_benchmark, library_benchmark_group, main};
 use hpp_status::wire::{StatusCallback, Timestamp};
 use hpp_status::{Action, Observation, Outcome, Status, Tracker};
 
-mod support;
+use hpp_bench_support as support;
 
 use support::{BAD_NAMES, GOOD_NAMES, fsm, handwritten, strum_derive};
 

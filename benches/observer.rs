@@ -19,7 +19,7 @@ use std::hint::black_box;
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use hpp_status::Tracker;
 
-mod support;
+use hpp_bench_support as support;
 
 use support::handwritten;
 

@@ -7,14 +7,14 @@
 //!
 //! To add a comparison, write one more `fn(&mut Criterion)` that opens a
 //! `benchmark_group`, benches the crate and each alternative in it (the alternatives live in
-//! `benches/support/mod.rs`), and add it to `criterion_group!` at the bottom.
+//! `hpp-bench-support`), and add it to `criterion_group!` at the bottom.
 
 use std::hint::black_box;
 
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use hpp_status::Status;
 
-mod support;
+use hpp_bench_support as support;
 
 use support::{BAD_NAMES, GOOD_NAMES, fsm, handwritten, strum_derive};
 

@@ -1,26 +1,20 @@
 //! Replays every committed fuzz corpus file through the same check the fuzz target runs
-//! (`fuzz/checks/*.rs`), so the seeds and every past finding stay checked on stable Rust,
+//! (this crate's modules), so the seeds and every past finding stay checked on stable Rust,
 //! in plain `cargo test`, without cargo-fuzz.
-#![cfg(all(feature = "arbitrary", feature = "serde"))]
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-#[path = "../fuzz/checks/actions.rs"]
-mod actions;
-#[path = "../fuzz/checks/parse_status.rs"]
-mod parse_status;
-#[path = "../fuzz/checks/tracker.rs"]
-mod tracker;
-#[cfg(feature = "wire")]
-#[path = "../fuzz/checks/wire_json.rs"]
-mod wire_json;
+use hpp_fuzz_checks::{actions, parse_status, tracker, wire_json};
+
+/// The repository's root: this crate lives in `crates/hpp-fuzz-checks`.
+fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
 
 /// The files of `fuzz/corpus/<target>/`, sorted.
 fn corpus(target: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/corpus")
-        .join(target);
+    let dir = repository().join("fuzz/corpus").join(target);
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
         .map(|entry| entry.unwrap().path())
@@ -78,14 +72,12 @@ fn the_tracker_corpus_passes_its_checks() {
     assert!(replayed >= 30, "only {replayed} files replayed");
 }
 
-#[cfg(feature = "wire")]
 #[test]
 fn the_wire_json_corpus_passes_its_checks() {
     let replayed = replay("wire_json", wire_json::check);
     assert!(replayed >= 100, "only {replayed} files replayed");
 }
 
-#[cfg(feature = "wire")]
 #[test]
 fn the_wire_json_corpus_holds_the_seeds_it_promises() {
     let files: Vec<Vec<u8>> = corpus("wire_json")
@@ -93,14 +85,15 @@ fn the_wire_json_corpus_holds_the_seeds_it_promises() {
         .map(|file| fs::read(file).unwrap())
         .collect();
     let has = |seed: &[u8]| files.iter().any(|data| data == seed);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = repository();
     for data in [
         "tests/data/status_callback.json",
         "tests/data/read_session_completed.json",
     ] {
         assert!(has(&fs::read(root.join(data)).unwrap()), "{data}");
     }
-    let deliveries = fs::read_to_string(root.join("examples/data/deliveries.jsonl")).unwrap();
+    let deliveries =
+        fs::read_to_string(root.join("crates/hpp-reconcile/data/deliveries.jsonl")).unwrap();
     for line in deliveries.lines() {
         assert!(has(line.as_bytes()), "{line}");
     }

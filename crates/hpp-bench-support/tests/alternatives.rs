@@ -1,10 +1,8 @@
-//! The alternatives the benches time this crate against (`benches/support/mod.rs`) are the
-//! same machine as the crate, pair for pair and action for action: otherwise the benches
-//! would compare different work.
+//! The alternatives the benches time `hpp-status` against are the same machine as the
+//! crate, pair for pair and action for action: otherwise the benches would compare different
+//! work.
 
-#[path = "../benches/support/mod.rs"]
-mod support;
-
+use hpp_bench_support as support;
 use hpp_status::{Action, Status, Tracker};
 use support::{fsm, handwritten, strum_derive};
 
@@ -186,7 +184,6 @@ fn the_hand_written_tracker_keeps_the_newest_and_never_leaves_a_final() {
     assert_eq!(hand.latest(), Some((Status::Completed, 20)));
 }
 
-#[cfg(feature = "wire")]
 #[test]
 fn the_bench_callbacks_are_one_session_in_progress_then_completed() {
     use hpp_status::Outcome;

@@ -1,18 +1,18 @@
 //! What the benches measure `hpp-status` against, and the workloads they share.
 //!
-//! Used by `benches/transitions.rs` (criterion), `benches/instructions.rs` (gungraun) and
-//! `tests/bench_alternatives.rs`, which checks that every alternative is the same machine as
-//! the crate: a benchmark against a different machine would compare nothing.
-//!
-//! Also used by `benches/observer.rs` (criterion): the delivery stream of `Tracker::observe`
-//! ([`deliveries`]), the tracker an integrator writes by hand ([`handwritten::Tracker`]) and
-//! the status callbacks ([`CALLBACK_IN_PROGRESS`], [`CALLBACK_COMPLETED`]).
+//! Used by the core's benches, `benches/transitions.rs` and `benches/observer.rs` (criterion)
+//! and `benches/instructions.rs` (gungraun): the alternatives (a hand-written `match` and
+//! tracker, rust-fsm, a strum derive), the delivery stream of `Tracker::observe`
+//! ([`deliveries`]) and the status callbacks ([`CALLBACK_IN_PROGRESS`],
+//! [`CALLBACK_COMPLETED`]). This crate's own test, `tests/alternatives.rs`, checks that every
+//! alternative is the same machine as the crate: a benchmark against a different machine
+//! would compare nothing.
 //!
 //! To add a comparison, put the alternative and its workload in a new module here, test it
-//! in `tests/bench_alternatives.rs`, and add a group to each bench file.
+//! in `tests/alternatives.rs`, and add a group to each bench file.
 
-// Each target that includes this module uses a different part of it.
-#![allow(dead_code)]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use hpp_status::{Action, Observation, Outcome, Status, Tracker};
 
@@ -81,8 +81,11 @@ pub fn random_actions(len: usize, seed: u64) -> Vec<Action> {
 /// refused, and how many sessions reached a final status (each is followed by a new one).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Walk {
+    /// The status of the session under way when the actions ran out.
     pub last: Status,
+    /// How many actions were refused.
     pub refused: u32,
+    /// How many sessions reached a final status.
     pub finished: u32,
 }
 
@@ -115,7 +118,9 @@ pub const OBSERVATIONS: usize = 1_000_000;
 /// (sessions are numbered from 0 in the order they start).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Delivery {
+    /// The session's number.
     pub session: u32,
+    /// What the delivery reports.
     pub seen: Observation<u64>,
 }
 
@@ -213,7 +218,9 @@ pub fn deliveries(len: usize, seed: u64) -> (Vec<Delivery>, usize) {
 /// tracker on, and how many made one final (each an order to place).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Replay {
+    /// Deliveries that moved a tracker on.
     pub advanced: u32,
+    /// Deliveries that made a tracker final.
     pub finished: u32,
 }
 
@@ -230,8 +237,8 @@ pub fn replay(trackers: &mut [Tracker<u64>], stream: &[Delivery]) -> Replay {
 }
 
 /// Two status callbacks, as Klarna POSTs them to the merchant. `IN_PROGRESS`: the documented
-/// example (`tests/data/status_callback.json`).
-pub const CALLBACK_IN_PROGRESS: &[u8] = include_bytes!("../../tests/data/status_callback.json");
+/// example (the core's `tests/data/status_callback.json`).
+pub const CALLBACK_IN_PROGRESS: &[u8] = include_bytes!("../../../tests/data/status_callback.json");
 
 /// The same session's `COMPLETED` callback, with its authorization token.
 pub const CALLBACK_COMPLETED: &[u8] = br#"{"event_id":"0c7f3a3e-9b5d-4f0e-8a51-3b1f2d7c9e42","session":{"session_id":"a15b228c-02ad-11e9-8eb2-f2801f1b9fd1","status":"COMPLETED","updated_at":"2019-05-13T14:53:02.115Z","expires_at":"2019-05-15T13:51:43.507Z","authorization_token":"70850a20-a2a0-5c70-810c-096fa6f850bb"}}"#;
@@ -271,7 +278,9 @@ pub mod handwritten {
     /// A refused action, with what an integrator would keep to report it.
     #[derive(Clone, Copy, PartialEq, Eq, Debug)]
     pub struct Refused {
+        /// The status the action was refused from.
         pub from: Status,
+        /// The refused action.
         pub action: Action,
     }
 
@@ -361,6 +370,9 @@ pub mod handwritten {
 
 /// The same machine in `rust-fsm`: its DSL, its generated `State` and `Input` enums.
 pub mod fsm {
+    // rust-fsm's macro generates a module, enums and an alias without documentation.
+    #![allow(missing_docs)]
+
     use rust_fsm::StateMachineImpl;
 
     rust_fsm::state_machine! {
@@ -465,13 +477,21 @@ pub mod strum_derive {
     #[derive(Clone, Copy, PartialEq, Eq, Debug, strum::EnumString)]
     #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
     pub enum Status {
+        /// `WAITING`.
         Waiting,
+        /// `IN_PROGRESS`.
         InProgress,
+        /// `COMPLETED`.
         Completed,
+        /// `FAILED`.
         Failed,
+        /// `CANCELLED`.
         Cancelled,
+        /// `BACK`.
         Back,
+        /// `ERROR`.
         Error,
+        /// `DISABLED`.
         Disabled,
     }
 

@@ -1,5 +1,5 @@
 //! The properties of the `actions` fuzz target, in one function with two callers: the fuzz
-//! target (`fuzz/fuzz_targets/actions.rs`) and the corpus replay (`tests/fuzz_corpus.rs`),
+//! target (`fuzz/fuzz_targets/actions.rs`) and the corpus replay (`tests/corpus_replay.rs` of this crate),
 //! which feeds it every file of `fuzz/corpus/actions/`.
 //!
 //! The input is decoded with `arbitrary` into a start status and a sequence of actions,

@@ -1,5 +1,5 @@
 //! The properties of the `tracker` fuzz target, in one function with two callers: the fuzz
-//! target (`fuzz/fuzz_targets/tracker.rs`) and the corpus replay (`tests/fuzz_corpus.rs`),
+//! target (`fuzz/fuzz_targets/tracker.rs`) and the corpus replay (`tests/corpus_replay.rs` of this crate),
 //! which feeds it every file of `fuzz/corpus/tracker/`.
 //!
 //! The input is decoded with `arbitrary` into two cut points, an `expires_at` and a `now`,

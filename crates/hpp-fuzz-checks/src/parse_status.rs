@@ -1,6 +1,6 @@
 //! The properties of the `parse_status` fuzz target, in one function with two callers: the
 //! fuzz target (`fuzz/fuzz_targets/parse_status.rs`) and the corpus replay
-//! (`tests/fuzz_corpus.rs`), which feeds it every file of `fuzz/corpus/parse_status/`.
+//! (`tests/corpus_replay.rs` of this crate), which feeds it every file of `fuzz/corpus/parse_status/`.
 //!
 //! The input is read three ways: as a status name (`FromStr`, when it is UTF-8), as a whole
 //! JSON document, and as the raw content of a JSON string (`"` + input + `"`). Whatever

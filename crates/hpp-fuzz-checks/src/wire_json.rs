@@ -1,6 +1,6 @@
 //! The properties of the `wire_json` fuzz target, in one function with two callers: the
 //! fuzz target (`fuzz/fuzz_targets/wire_json.rs`) and the corpus replay
-//! (`tests/fuzz_corpus.rs`), which feeds it every file of `fuzz/corpus/wire_json/`.
+//! (`tests/corpus_replay.rs` of this crate), which feeds it every file of `fuzz/corpus/wire_json/`.
 //!
 //! The input is read as a whole JSON document twice, as a `StatusCallback` and as a
 //! `SessionResponse`, and, when it is UTF-8, as the text of a `Timestamp` and of a

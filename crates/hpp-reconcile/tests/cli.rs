@@ -1,19 +1,12 @@
-//! The reconcile tool (`examples/reconcile.rs`) gives the right answer for every case of its
-//! bundled sample, reports malformed lines and goes on, and exits as documented.
-#![cfg(feature = "wire")]
+//! The reconcile tool gives the right answer for every case of its bundled sample, reports
+//! malformed lines and goes on, and exits as documented.
 
-#[allow(dead_code)]
-#[path = "../examples/reconcile.rs"]
-mod reconcile;
-
-use std::path::PathBuf;
 use std::process::Command;
 
+use hpp_reconcile::{self as reconcile, Report, SAMPLE, Source};
 use hpp_status::Status;
 use hpp_status::wire::Timestamp;
-use reconcile::{Report, Source};
 
-const SAMPLE: &str = include_str!("../examples/data/deliveries.jsonl");
 const NOW: &str = "2026-11-21T00:00:00.000Z";
 
 fn now() -> Timestamp {
@@ -167,23 +160,12 @@ fn json_output_carries_every_session() {
     assert_eq!(sessions[4]["status"], "BACK");
 }
 
-/// The example binary `cargo test` builds next to the test binaries.
-fn example_binary() -> PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    let path = deps
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join("reconcile");
-    assert!(path.exists(), "{} is built by `cargo test`", path.display());
-    path
-}
+/// The `reconcile` binary of this package.
+const BINARY: &str = env!("CARGO_BIN_EXE_reconcile");
 
 #[test]
 fn the_command_line_exits_as_documented() {
-    let run = |args: &[&str]| Command::new(example_binary()).args(args).output().unwrap();
+    let run = |args: &[&str]| Command::new(BINARY).args(args).output().unwrap();
     let sample = run(&["--now", NOW]);
     assert_eq!(sample.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&sample.stdout).contains("6 sessions"));
@@ -200,7 +182,7 @@ fn the_command_line_exits_as_documented() {
     assert!(String::from_utf8_lossy(&malformed.stderr).contains("line 1: not JSON"));
     std::fs::remove_dir_all(&dir).unwrap();
 
-    let mut piped = Command::new(example_binary())
+    let mut piped = Command::new(BINARY)
         .args(["-", "--now", NOW])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

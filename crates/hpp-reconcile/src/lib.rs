@@ -1,29 +1,28 @@
 //! Reconciles a stream of HPP deliveries (status callbacks and Read Session bodies, mixed,
-//! one JSON document per line) into one status per session, with every anomaly on the way.
+//! one JSON document per line) into one status per session, with every anomaly on the way:
+//! the library behind the `reconcile` command.
 //!
 //! ```text
-//! cargo run --example reconcile [FILE | -] [--json] [--now RFC3339]
+//! cargo run -p hpp-reconcile -- [FILE | -] [--json] [--now RFC3339]
 //! ```
 //!
-//! With no FILE it reads the bundled sample `examples/data/deliveries.jsonl`; `-` reads
+//! With no FILE it reads the bundled sample `data/deliveries.jsonl`; `-` reads
 //! standard input. `--now` sets the clock that decides expiry (default: the system clock).
 //! A malformed line is reported with its number and the run goes on; the exit code is 1
 //! when a line could not be parsed, 2 for a usage error, 0 otherwise.
 
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Read as _;
-use std::process::ExitCode;
 
 use hpp_status::wire::{Completion, SessionResponse, StatusCallback, Timestamp};
 use hpp_status::{Disposition, Observation, Outcome, Status, Tracker};
 use serde_json::{Value, json};
 
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/examples/data/deliveries.jsonl"
-);
-const USAGE: &str = "usage: reconcile [FILE | -] [--json] [--now RFC3339]";
+/// The bundled sample of deliveries (`data/deliveries.jsonl`).
+pub const SAMPLE: &str = include_str!("../data/deliveries.jsonl");
 
 /// Where a delivery came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -372,69 +371,4 @@ pub fn machine(report: &Report) -> Value {
         "malformed": report.malformed.iter().map(|(line, message)| json!({"line": line, "message": message})).collect::<Vec<_>>(),
         "summary": summary(report),
     })
-}
-
-fn system_now() -> Timestamp {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("the system clock is after 1970");
-    let seconds = i64::try_from(since_epoch.as_secs()).expect("the system clock is before 2^63 s");
-    jiff::Timestamp::new(seconds, 0)
-        .expect("the system clock is within jiff's range")
-        .into()
-}
-
-fn main() -> ExitCode {
-    let (mut file, mut as_json, mut now) = (None, false, None);
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--json" => as_json = true,
-            "--now" => match args.next().map(|text| text.parse::<Timestamp>()) {
-                Some(Ok(at)) => now = Some(at),
-                Some(Err(error)) => return usage(&format!("--now: {error}")),
-                None => return usage("--now needs a value"),
-            },
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            flag if flag.starts_with("--") => return usage(&format!("unknown option {flag}")),
-            path if file.is_none() => file = Some(path.to_string()),
-            extra => return usage(&format!("unexpected argument {extra}")),
-        }
-    }
-    let path = file.unwrap_or_else(|| SAMPLE.to_string());
-    let input = if path == "-" {
-        let mut input = String::new();
-        std::io::stdin().read_to_string(&mut input).map(|_| input)
-    } else {
-        std::fs::read_to_string(&path)
-    };
-    let input = match input {
-        Ok(input) => input,
-        Err(error) => {
-            eprintln!("reconcile: cannot read {path}: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let report = reconcile(&input, now.unwrap_or_else(system_now));
-    if as_json {
-        println!("{:#}", machine(&report));
-    } else {
-        print!("{}", human(&report));
-    }
-    for (line, message) in &report.malformed {
-        eprintln!("reconcile: line {line}: {message}");
-    }
-    if report.malformed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
-
-fn usage(problem: &str) -> ExitCode {
-    eprintln!("reconcile: {problem}\n{USAGE}");
-    ExitCode::from(2)
 }
