@@ -14,19 +14,9 @@ use crate::{Status, table};
 /// assert_eq!(Actor::Merchant.to_string(), "merchant");
 /// ```
 #[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Debug,
-    strum::EnumCount,
-    strum::EnumIter,
-    strum::IntoStaticStr,
-    strum::VariantArray,
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, strum::EnumCount, strum::VariantNames,
 )]
+// The names come from the variant names, here and nowhere else (see `as_str`).
 #[strum(serialize_all = "lowercase")]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Actor {
@@ -49,10 +39,14 @@ impl Actor {
     /// ```
     #[must_use]
     pub const fn as_str(self) -> &'static str {
-        match self {
-            Actor::Consumer => "consumer",
-            Actor::Merchant => "merchant",
-        }
+        <Actor as strum::VariantNames>::VARIANTS[self as usize]
+    }
+}
+
+impl From<Actor> for &'static str {
+    /// [`Actor::as_str`].
+    fn from(actor: Actor) -> &'static str {
+        actor.as_str()
     }
 }
 
@@ -77,18 +71,7 @@ impl fmt::Display for Actor {
 /// # Ok::<(), hpp_status::TransitionError>(())
 /// ```
 #[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Debug,
-    strum::EnumCount,
-    strum::EnumIter,
-    strum::IntoStaticStr,
-    strum::VariantArray,
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, strum::EnumCount, strum::VariantNames,
 )]
 #[repr(u8)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
@@ -116,7 +99,7 @@ impl Action {
     /// use hpp_status::Action;
     ///
     /// assert_eq!(Action::ALL.len(), 7);
-    /// assert!(Action::ALL.iter().enumerate().all(|(i, a)| a.index() == i));
+    /// assert_eq!(Action::ALL[0], Action::EnterPage);
     /// ```
     pub const ALL: [Action; 7] = [
         Action::EnterPage,
@@ -137,15 +120,7 @@ impl Action {
     /// ```
     #[must_use]
     pub const fn as_str(self) -> &'static str {
-        match self {
-            Action::EnterPage => "EnterPage",
-            Action::Authorize => "Authorize",
-            Action::Decline => "Decline",
-            Action::Cancel => "Cancel",
-            Action::GoBack => "GoBack",
-            Action::Fail => "Fail",
-            Action::Disable => "Disable",
-        }
+        <Action as strum::VariantNames>::VARIANTS[self.index()]
     }
 
     /// Who performs the action.
@@ -193,15 +168,7 @@ impl Action {
     /// The action as a prerequisite of a later step, for messages such as "BACK cannot go
     /// to COMPLETED without *the consumer returning to the page* first". `from` is where the
     /// session is: opening the page for the first time reads differently from coming back.
-    ///
-    /// ```
-    /// use hpp_status::{Action, Status};
-    ///
-    /// assert_eq!(Action::EnterPage.as_requirement(Status::Back), "the consumer returning to the page");
-    /// assert_eq!(Action::EnterPage.as_requirement(Status::Waiting), "the consumer opening the page");
-    /// ```
-    #[must_use]
-    pub const fn as_requirement(self, from: Status) -> &'static str {
+    pub(crate) const fn as_requirement(self, from: Status) -> &'static str {
         match self {
             Action::EnterPage if matches!(from, Status::Waiting) => "the consumer opening the page",
             Action::EnterPage => "the consumer returning to the page",
@@ -240,16 +207,17 @@ impl Action {
         table::SOURCES[self.index()]
     }
 
-    /// The position of the action in [`Action::ALL`].
-    ///
-    /// ```
-    /// use hpp_status::Action;
-    ///
-    /// assert_eq!(Action::EnterPage.index(), 0);
-    /// ```
-    #[must_use]
-    pub const fn index(self) -> usize {
+    /// The position of the action in [`Action::ALL`] (its discriminant): the row of the
+    /// crate's tables.
+    pub(crate) const fn index(self) -> usize {
         self as usize
+    }
+}
+
+impl From<Action> for &'static str {
+    /// [`Action::as_str`].
+    fn from(action: Action) -> &'static str {
+        action.as_str()
     }
 }
 
@@ -272,4 +240,37 @@ const _: () = {
     assert_discriminants_are_indices();
     assert!(<Action as strum::EnumCount>::COUNT == Action::ALL.len());
     assert!(<Actor as strum::EnumCount>::COUNT == Actor::ALL.len());
+    assert!(<Action as strum::VariantNames>::VARIANTS.len() == Action::ALL.len());
+    assert!(<Actor as strum::VariantNames>::VARIANTS.len() == Actor::ALL.len());
 };
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use std::collections::BTreeSet;
+    use std::vec::Vec;
+
+    use super::*;
+
+    /// Today's table only ever asks for `EnterPage` first, so the other wordings are checked
+    /// here rather than through a `TransitionError` message.
+    #[test]
+    fn every_action_has_its_own_requirement_wording() {
+        for from in [Status::Waiting, Status::Back] {
+            let wordings: BTreeSet<&str> =
+                Action::ALL.iter().map(|a| a.as_requirement(from)).collect();
+            assert_eq!(wordings.len(), Action::ALL.len(), "from {from}");
+            assert!(wordings.iter().all(|w| !w.is_empty()));
+        }
+        let entering: Vec<&str> = Status::ALL
+            .iter()
+            .map(|s| Action::EnterPage.as_requirement(*s))
+            .collect();
+        assert_eq!(
+            entering.iter().filter(|w| w.contains("opening")).count(),
+            1,
+            "only from WAITING"
+        );
+    }
+}

@@ -37,11 +37,22 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `wire` | yes | `wire`: typed Read Session and status callback payloads; needs `alloc` |
-//! | `serde` | with `wire` | `Serialize`/`Deserialize` for [`Status`] (by wire name), [`Observation`], [`Tracker`], [`Outcome`] |
+//! | `serde` | with `wire` | `Serialize`/`Deserialize` for [`Status`] (by wire name), [`Observation`], [`Tracker`] (a strict, stable stored form), [`Outcome`], [`OutcomeKind`], [`Disposition`] |
+//! | `std` | no | `wire::Timestamp::now()`, the system clock |
 //! | `proptest` | no | `strategy`: legal histories and their deliveries, for property tests; needs `std` |
 //! | `arbitrary` | no | `arbitrary::Arbitrary` for [`Status`], [`Action`], [`Actor`], [`StatusSet`] (any byte is a set) and [`Observation`], for fuzzing; needs `std` |
 //!
 //! The crate is `#![no_std]`; without default features it never allocates.
+//!
+//! The [specification](spec) is part of this documentation.
+//!
+//! # Which enums may grow
+//!
+//! The enums that *are* the model, [`Status`], [`Action`], [`Actor`], [`Phase`], and the four
+//! [`Outcome`]s (with [`OutcomeKind`]) that partition every delivery, are exhaustive: match
+//! them whole, and the compiler tells you when the model changes. The enums that report on
+//! the outside world ([`Disposition`], the `wire` module's completions and errors) are
+//! `#[non_exhaustive]`: the API may learn new cases without a breaking release.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -61,6 +72,7 @@ pub mod render;
 #[cfg(feature = "serde")]
 mod serde;
 mod set;
+pub mod spec;
 mod status;
 #[cfg(feature = "proptest")]
 pub mod strategy;
@@ -76,7 +88,7 @@ pub use crate::parse::ParseStatusError;
 pub use crate::set::{Iter as StatusSetIter, StatusSet};
 pub use crate::status::Status;
 pub use crate::table::{STEPS, Step};
-pub use crate::tracker::{Disposition, Outcome, Tracker};
+pub use crate::tracker::{Disposition, Expiry, Outcome, OutcomeKind, Tracker};
 pub use crate::transition::TransitionError;
 
 // The README's examples are tests too (they use the default `wire` feature).

@@ -17,8 +17,12 @@ use crate::Status;
 /// let seen = Observation::new(Status::Back, 1_700_000_000_000_i64);
 /// assert_eq!(seen.status, Status::Back);
 /// ```
+///
+/// With `serde` it is `{"status":"BACK","updated_at":...}`, both fields required and no
+/// other field allowed (it is part of a stored [`Tracker`](crate::Tracker)).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Observation<T> {
     /// The status reported.
@@ -208,7 +212,9 @@ impl Status {
     }
 
     /// The last key of precedence: which of two observations of the same phase and time to
-    /// believe. Higher wins.
+    /// believe. Higher wins. Part of the precedence contract (SPEC §4.1): the ranks are
+    /// distinct, so phase and rank together name the status, and they change only with a
+    /// breaking release, because stored precedence keys depend on them.
     ///
     /// Open statuses that end a visit (`FAILED`, `BACK`, `ERROR`) outrank `IN_PROGRESS`,
     /// which starts one. Among finals, `COMPLETED` ranks highest because it is the only one

@@ -40,7 +40,7 @@ impl Display for Mermaid {
 /// use hpp_status::render;
 ///
 /// let dot = render::Dot.to_string();
-/// assert!(dot.contains("COMPLETED [shape=doublecircle]"));
+/// assert!(dot.contains("COMPLETED [peripheries=2]"));
 /// assert!(dot.contains("BACK -> DISABLED [label=\"Disable\", style=dashed]"));
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -50,13 +50,15 @@ impl Display for Dot {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         writeln!(f, "digraph hpp_session {{")?;
         writeln!(f, "    rankdir=LR;")?;
+        writeln!(
+            f,
+            "    node [shape=box, style=rounded, fontname=\"Helvetica\", fontsize=11];"
+        )?;
+        writeln!(f, "    edge [fontname=\"Helvetica\", fontsize=10];")?;
         for status in Status::ALL {
-            let shape = if status.is_final() {
-                "doublecircle"
-            } else {
-                "circle"
-            };
-            writeln!(f, "    {status} [shape={shape}];")?;
+            // Final statuses get a double border, as in a state diagram's accepting states.
+            let border = if status.is_final() { 2 } else { 1 };
+            writeln!(f, "    {status} [peripheries={border}];")?;
         }
         for step in STEPS {
             let style = match step.actor() {

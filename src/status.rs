@@ -9,12 +9,10 @@ use crate::table;
 ///
 /// Three statuses are **final** and absorbing ([`Completed`](Status::Completed),
 /// [`Cancelled`](Status::Cancelled), [`Disabled`](Status::Disabled)); the other five leave
-/// the session open. The lifecycle, rendered from the crate's own transition table
-/// ([`STEPS`](crate::STEPS)):
+/// the session open. The lifecycle, drawn by Graphviz from the crate's own transition table
+/// ([`STEPS`](crate::STEPS)); merchant steps are dashed, final statuses have a double border:
 ///
-/// ```mermaid
-#[doc = include_str!("../docs/lifecycle.mmd")]
-/// ```
+#[doc = include_str!("../docs/lifecycle.svg")]
 ///
 /// The discriminants follow declaration order (`Waiting` is 0), which is also the
 /// [`Ord`] order; the order carries no lifecycle meaning beyond that.
@@ -29,20 +27,14 @@ use crate::table;
 /// assert!(status.can_transition_to(Status::Completed));
 /// # Ok::<(), hpp_status::ParseStatusError>(())
 /// ```
+///
+/// The set of statuses is the lifecycle itself, so `Status` is deliberately exhaustive: a
+/// `match` over it is checked by the compiler. A status the API sends that is not one of
+/// these is not a `Status`; the `wire` payloads keep it with its text.
 #[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Debug,
-    strum::EnumCount,
-    strum::EnumIter,
-    strum::IntoStaticStr,
-    strum::VariantArray,
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, strum::EnumCount, strum::VariantNames,
 )]
+// The wire names come from the variant names, here and nowhere else (see `as_str`).
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 #[repr(u8)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
@@ -74,7 +66,7 @@ impl Status {
     ///
     /// assert_eq!(Status::ALL.len(), 8);
     /// assert_eq!(Status::ALL[0], Status::Waiting);
-    /// assert!(Status::ALL.iter().enumerate().all(|(i, s)| s.index() == i));
+    /// assert!(Status::ALL.windows(2).all(|pair| pair[0] < pair[1]));
     /// ```
     pub const ALL: [Status; 8] = [
         Status::Waiting,
@@ -87,7 +79,8 @@ impl Status {
         Status::Disabled,
     ];
 
-    /// The name the HPP API writes on the wire, such as `"IN_PROGRESS"`.
+    /// The name the HPP API writes on the wire, such as `"IN_PROGRESS"`: the variant's name
+    /// in upper snake case (strum's `VariantNames` derives the list from the declaration).
     ///
     /// ```
     /// use hpp_status::Status;
@@ -97,16 +90,7 @@ impl Status {
     /// ```
     #[must_use]
     pub const fn as_str(self) -> &'static str {
-        match self {
-            Status::Waiting => "WAITING",
-            Status::InProgress => "IN_PROGRESS",
-            Status::Completed => "COMPLETED",
-            Status::Failed => "FAILED",
-            Status::Cancelled => "CANCELLED",
-            Status::Back => "BACK",
-            Status::Error => "ERROR",
-            Status::Disabled => "DISABLED",
-        }
+        <Status as strum::VariantNames>::VARIANTS[self.index()]
     }
 
     /// What the status means, in one sentence (the text of the spec's status table).
@@ -156,15 +140,9 @@ impl Status {
         }
     }
 
-    /// The position of the status in [`Status::ALL`] (its discriminant).
-    ///
-    /// ```
-    /// use hpp_status::Status;
-    ///
-    /// assert_eq!(Status::Disabled.index(), 7);
-    /// ```
-    #[must_use]
-    pub const fn index(self) -> usize {
+    /// The position of the status in [`Status::ALL`] (its discriminant): the row of the
+    /// crate's tables.
+    pub(crate) const fn index(self) -> usize {
         self as usize
     }
 
@@ -227,6 +205,13 @@ impl Status {
     }
 }
 
+impl From<Status> for &'static str {
+    /// [`Status::as_str`].
+    fn from(status: Status) -> &'static str {
+        status.as_str()
+    }
+}
+
 impl fmt::Display for Status {
     /// Writes the wire name; padding and alignment flags are honoured.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -246,4 +231,5 @@ const fn assert_discriminants_are_indices() {
 const _: () = {
     assert_discriminants_are_indices();
     assert!(<Status as strum::EnumCount>::COUNT == Status::ALL.len());
+    assert!(<Status as strum::VariantNames>::VARIANTS.len() == Status::ALL.len());
 };

@@ -78,10 +78,11 @@ const fn step(from: Status, action: Action, to: Status) -> Step {
 
 /// The transition table: every direct step an HPP session may take, and nothing else.
 ///
-/// Read top to bottom, it is the lifecycle of `../shared/domain.md`: the consumer opens the
-/// page, ends a visit in one of five ways, may come back after FAILED, BACK or ERROR, and
-/// the merchant may disable any session that is not final. No step leaves COMPLETED,
-/// CANCELLED or DISABLED, and no step enters WAITING.
+/// Read top to bottom, it is the lifecycle the HPP documentation describes (SPEC §2, in the
+/// [`spec`](crate::spec) module): the consumer opens the page, ends a visit in one of five
+/// ways, may come back after FAILED, BACK or ERROR, and the merchant may disable any session
+/// that is not final. No step leaves COMPLETED, CANCELLED or DISABLED, and no step enters
+/// WAITING.
 ///
 /// ```
 /// use hpp_status::{STEPS, Status};

@@ -1,12 +1,12 @@
 //! Exhaustive model check: every action sequence up to length 8, from every status, is
-//! replayed step by step against an independent reference model written here from
-//! `../shared/domain.md`, not from the crate's table.
+//! replayed step by step against an independent reference model written here from the
+//! hand-written list of documented steps in `docs/SPEC.md` §2, not from the crate's table.
 
 use hpp_status::{Action, Status};
 
 use Status::{Back, Cancelled, Completed, Disabled, Error, Failed, InProgress, Waiting};
 
-/// The direct steps, copied from the "Transitions" section of domain.md.
+/// The direct steps, copied from the hand-written list in SPEC §2.
 const REFERENCE_EDGES: &[(Status, Status)] = &[
     // WAITING -> IN_PROGRESS (the consumer opens the page)
     (Waiting, InProgress),
@@ -28,7 +28,7 @@ const REFERENCE_EDGES: &[(Status, Status)] = &[
     (Error, Disabled),
 ];
 
-/// The status each action aims at, from the description of the actions.
+/// The status each action aims at, from the actions' descriptions in SPEC §2.
 fn reference_target(action: Action) -> Status {
     match action {
         Action::EnterPage => InProgress,

@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 
-use hpp_status::{Disposition, Observation, Outcome, Phase, Status, Tracker};
+use hpp_status::{Disposition, Expiry, Observation, Outcome, OutcomeKind, Phase, Status, Tracker};
 
 use Status::*;
 
@@ -166,7 +166,7 @@ fn outcomes_on_named_scenarios() {
         let mut tracker = Tracker::new();
         tracker.observe(at(held.0, held.1));
         let outcome = tracker.observe(at(seen.0, seen.1));
-        assert_eq!(outcome.kind(), kind, "{name}: {outcome:?}");
+        assert_eq!(outcome.kind().as_str(), kind, "{name}: {outcome:?}");
         assert_eq!(outcome.became_final(), became_final, "{name}");
         assert_eq!(tracker.latest(), Some(&at(kept.0, kept.1)), "{name}");
         assert_eq!(outcome.current(), &at(kept.0, kept.1), "{name}");
@@ -250,32 +250,145 @@ fn a_session_done_is_signalled_once_across_workers() {
 #[test]
 fn merging_an_empty_tracker_changes_nothing() {
     let mut tracker = Tracker::new();
-    tracker.merge(&Tracker::new());
+    assert_eq!(tracker.merge(&Tracker::new()), None);
     assert_eq!(tracker, Tracker::<u32>::default());
     tracker.observe(at(Back, 1));
     let before = tracker;
-    tracker.merge(&Tracker::new());
+    assert_eq!(tracker.merge(&Tracker::new()), None);
     assert_eq!(tracker, before);
     let mut empty = Tracker::new();
-    empty.merge(&before);
+    assert_eq!(
+        empty.merge(&before),
+        Some(Outcome::Advanced {
+            previous: None,
+            current: at(Back, 1)
+        })
+    );
     assert_eq!(empty, before);
 }
 
 #[test]
+fn merge_says_what_the_other_trackers_observation_meant() {
+    let web: Tracker<u32> = [at(Back, 2)].into_iter().collect();
+    let batch: Tracker<u32> = [at(Completed, 3)].into_iter().collect();
+    let conflicting: Tracker<u32> = [at(Cancelled, 1)].into_iter().collect();
+    // Each merge returns exactly what `observe` of the other's observation returns.
+    for (mut into, from) in [(web, batch), (batch, web), (batch, conflicting), (web, web)] {
+        let mut observed = into;
+        let expected = observed.observe(*from.latest().unwrap());
+        assert_eq!(into.merge(&from), Some(expected));
+        assert_eq!(into, observed);
+    }
+    let mut web = web;
+    assert!(web.merge(&batch).unwrap().became_final());
+    assert_eq!(web.merge(&batch).unwrap().kind(), OutcomeKind::Duplicate);
+}
+
+#[test]
 fn disposition_tells_the_batch_what_to_do() {
+    let expiry = Expiry::new(100, 90);
     let never_seen = Tracker::<u32>::new();
-    assert_eq!(never_seen.disposition(&100, &99), Disposition::Open);
-    assert_eq!(never_seen.disposition(&100, &101), Disposition::Expired);
-    let open: Tracker<u32> = [at(Error, 10)].into_iter().collect();
-    assert_eq!(open.disposition(&100, &99), Disposition::Open);
     assert_eq!(
-        open.disposition(&100, &100),
+        never_seen.disposition(&89, Some(&expiry)),
+        Disposition::Open
+    );
+    assert_eq!(
+        never_seen.disposition(&90, Some(&expiry)),
+        Disposition::ReadBeforeExpiry,
+        "the last-read window opens at last_read_from"
+    );
+    assert_eq!(
+        never_seen.disposition(&101, Some(&expiry)),
+        Disposition::Expired
+    );
+    let open: Tracker<u32> = [at(Error, 10)].into_iter().collect();
+    assert_eq!(
+        open.disposition(&99, Some(&expiry)),
+        Disposition::ReadBeforeExpiry
+    );
+    assert_eq!(
+        open.disposition(&100, Some(&expiry)),
         Disposition::Expired,
         "expires_at itself is past"
     );
+    assert_eq!(
+        open.disposition(&u32::MAX, None),
+        Disposition::Open,
+        "an unknown expiry never expires"
+    );
+    let no_window = Expiry::new(100, 100);
+    assert_eq!(open.disposition(&99, Some(&no_window)), Disposition::Open);
     let done: Tracker<u32> = [at(Error, 10), at(Cancelled, 120)].into_iter().collect();
-    assert_eq!(done.disposition(&100, &500), Disposition::Final(Cancelled));
-    assert_eq!(done.disposition(&100, &50), Disposition::Final(Cancelled));
+    assert_eq!(
+        done.disposition(&500, Some(&expiry)),
+        Disposition::Final(Cancelled)
+    );
+    assert_eq!(
+        done.disposition(&50, Some(&expiry)),
+        Disposition::Final(Cancelled)
+    );
+    assert_eq!(done.disposition(&95, None), Disposition::Final(Cancelled));
+}
+
+#[test]
+fn an_expiry_never_opens_its_last_read_window_after_expiry() {
+    let late = Expiry::new(100, 150);
+    assert_eq!((*late.expires_at(), *late.last_read_from()), (100, 100));
+    let early = Expiry::new(100, 0);
+    assert_eq!((*early.expires_at(), *early.last_read_from()), (100, 0));
+    let open: Tracker<u32> = [at(Back, 1)].into_iter().collect();
+    assert_eq!(open.disposition(&99, Some(&late)), Disposition::Open);
+    assert_eq!(
+        open.disposition(&0, Some(&early)),
+        Disposition::ReadBeforeExpiry
+    );
+}
+
+#[test]
+fn outcomes_display_their_kind_then_what_happened() {
+    let mut tracker = Tracker::new();
+    let first = tracker.observe(at(InProgress, 1));
+    assert_eq!(
+        first.to_string(),
+        "advanced: IN_PROGRESS@1, the first observation"
+    );
+    let next = tracker.observe(at(Completed, 3));
+    assert_eq!(next.to_string(), "advanced: IN_PROGRESS@1 -> COMPLETED@3");
+    let again = tracker.observe(at(Completed, 3));
+    assert_eq!(again.to_string(), "duplicate: COMPLETED@3 again");
+    let late = tracker.observe(at(Back, 2));
+    assert_eq!(late.to_string(), "stale: BACK@2 arrived after COMPLETED@3");
+    let conflict = tracker.observe(at(Cancelled, 4));
+    assert_eq!(
+        conflict.to_string(),
+        "conflict: COMPLETED@3 and CANCELLED@4 cannot both come from one legal history; \
+         keeping COMPLETED@3"
+    );
+    for outcome in [first, next, again, late, conflict] {
+        assert!(
+            outcome
+                .to_string()
+                .starts_with(&format!("{}: ", outcome.kind()))
+        );
+    }
+}
+
+#[test]
+fn kinds_and_dispositions_display_their_names() {
+    let kinds: Vec<String> = OutcomeKind::ALL.iter().map(|k| k.to_string()).collect();
+    assert_eq!(kinds, ["advanced", "duplicate", "stale", "conflict"]);
+    assert_eq!(format!("[{:>9}]", OutcomeKind::Stale), "[    stale]");
+    let dispositions = [
+        Disposition::Final(Completed),
+        Disposition::Open,
+        Disposition::ReadBeforeExpiry,
+        Disposition::Expired,
+    ]
+    .map(|d| d.to_string());
+    assert_eq!(
+        dispositions,
+        ["final COMPLETED", "open", "read_before_expiry", "expired"]
+    );
 }
 
 #[test]

@@ -125,7 +125,7 @@ proptest! {
             (false, true, false) => "stale",
             (false, false, _) => "conflict",
         };
-        prop_assert_eq!(outcome.kind(), expected_kind);
+        prop_assert_eq!(outcome.kind().as_str(), expected_kind);
         let changed_final = kept.status.is_final() && kept.status != held.status;
         prop_assert_eq!(outcome.became_final(), changed_final);
     }

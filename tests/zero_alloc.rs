@@ -16,7 +16,7 @@ use std::fmt::{self, Write};
 use std::hint::black_box;
 
 use allocation_counter::{AllocationInfo, measure};
-use hpp_status::{Action, Disposition, Observation, Status, Tracker};
+use hpp_status::{Action, Disposition, Expiry, Observation, Status, Tracker};
 
 /// A `fmt::Write` into a fixed array: writing to it never allocates, and a message too long
 /// for it is an error, not a silent cut.
@@ -236,14 +236,17 @@ fn observe_allocates_nothing() {
         let mut outcome = None;
         assert_allocates_nothing(&format!("observe {seen}"), || {
             let o = black_box(&mut tracker).observe(black_box(seen));
-            write!(text, "{o:?} {}", o.current()).unwrap();
+            write!(text, "{o:?} {} {o}", o.current()).unwrap();
             black_box((o.became_final(), o.is_conflict(), o.kind()));
             outcome = Some(o);
         });
         let outcome = outcome.unwrap();
-        assert_eq!(outcome.kind(), kind, "{outcome:?}");
+        assert_eq!(outcome.kind().as_str(), kind, "{outcome:?}");
         assert_eq!(Some(outcome.current()), tracker.latest());
-        assert_eq!(text.as_str(), format!("{outcome:?} {}", outcome.current()));
+        assert_eq!(
+            text.as_str(),
+            format!("{outcome:?} {} {outcome}", outcome.current())
+        );
     }
 }
 
@@ -258,17 +261,29 @@ fn merge_disposition_and_collect_allocate_nothing() {
     let mut web = held(Status::Failed, 15);
     let mut batch = Tracker::new();
     let mut dispositions = None;
+    let mut merged = None;
+    let expiry = Expiry::new(100, 90);
     assert_allocates_nothing("merge", || {
         batch = black_box(deliveries).into_iter().collect();
-        let open = black_box(web).disposition(&100, &50);
-        web.merge(black_box(&batch));
-        web.merge(black_box(&Tracker::new()));
-        dispositions = Some((open, web.disposition(&100, &200)));
+        let open = black_box(web).disposition(&50, Some(&expiry));
+        let due = black_box(web).disposition(&95, Some(&expiry));
+        merged = Some((
+            web.merge(black_box(&batch)),
+            web.merge(black_box(&Tracker::new())),
+        ));
+        dispositions = Some((open, due, web.disposition(&200, Some(&expiry))));
     });
     assert_eq!(batch.status(), Some(Status::Completed));
     assert_eq!(web, batch);
+    let (into_web, from_empty) = merged.unwrap();
+    assert!(into_web.is_some_and(|outcome| outcome.became_final()));
+    assert_eq!(from_empty, None);
     assert_eq!(
         dispositions,
-        Some((Disposition::Open, Disposition::Final(Status::Completed)))
+        Some((
+            Disposition::Open,
+            Disposition::ReadBeforeExpiry,
+            Disposition::Final(Status::Completed)
+        ))
     );
 }

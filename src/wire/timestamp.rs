@@ -26,6 +26,27 @@ use serde::ser::{Serialize, Serializer};
 pub struct Timestamp(jiff::Timestamp);
 
 impl Timestamp {
+    /// The system clock's current instant (feature `std`), to the millisecond, as the API
+    /// writes it.
+    ///
+    /// ```
+    /// use hpp_status::wire::Timestamp;
+    ///
+    /// let now = Timestamp::now();
+    /// assert!(now > "2026-01-01T00:00:00Z".parse()?);
+    /// assert_eq!(now.as_jiff().subsec_nanosecond() % 1_000_000, 0);
+    /// # Ok::<(), hpp_status::wire::ParseTimestampError>(())
+    /// ```
+    #[cfg(feature = "std")]
+    #[must_use]
+    pub fn now() -> Timestamp {
+        let now = jiff::Timestamp::now();
+        // Whole milliseconds: what the API writes, so that a stamp written and read back
+        // compares equal.
+        let millisecond = now.as_millisecond();
+        Timestamp(jiff::Timestamp::from_millisecond(millisecond).unwrap_or(now))
+    }
+
     /// The instant as a [`jiff::Timestamp`], for arithmetic and time zones.
     ///
     /// ```

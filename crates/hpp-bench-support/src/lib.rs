@@ -445,12 +445,12 @@ pub mod fsm {
 
     /// The crate's status as a rust-fsm state.
     pub fn state(status: hpp_status::Status) -> State {
-        STATES[status.index()]
+        STATES[status as usize]
     }
 
     /// The crate's action as a rust-fsm input.
     pub fn input(action: hpp_status::Action) -> Input {
-        INPUTS[action.index()]
+        INPUTS[action as usize]
     }
 
     /// [`super::walk`] with `StateMachine::consume`, the way rust-fsm is meant to be used.

@@ -10,7 +10,7 @@
 use core::cmp::Ordering;
 
 use arbitrary::{Arbitrary, Unstructured};
-use hpp_status::{Disposition, Observation, Outcome, Status, Tracker};
+use hpp_status::{Disposition, Expiry, Observation, Outcome, OutcomeKind, Status, Tracker};
 
 type Obs = Observation<u8>;
 
@@ -26,15 +26,21 @@ pub fn check(data: &[u8]) {
         return;
     };
     check_pairs(&deliveries[..deliveries.len().min(PAIRWISE)]);
+    // The expiry reuses bytes the input already has, so the committed corpus keeps its
+    // meaning: 255 stands for an unknown expiry, and the last-read window opens up to 31
+    // ticks before `expires_at`.
+    let expiry = (expires_at != u8::MAX)
+        .then(|| Expiry::new(expires_at, expires_at.saturating_sub(cut_a % 32)));
+    let expiry = expiry.as_ref();
 
     // One by one, in the order given: every outcome as SPEC §4.3 says.
     let mut tracker = Tracker::new();
-    check_disposition(&tracker, expires_at, now);
+    check_disposition(&tracker, expiry, now);
     for &seen in &deliveries {
         let held = tracker.latest().copied();
         let outcome = tracker.observe(seen);
         check_outcome(held, seen, &outcome, &tracker);
-        check_disposition(&tracker, expires_at, now);
+        check_disposition(&tracker, expiry, now);
     }
 
     // The maximum by precedence, whatever the order.
@@ -165,12 +171,16 @@ fn check_outcome(held: Option<Obs>, seen: Obs, outcome: &Outcome<u8>, tracker: &
         "{seen} shown to a tracker holding {held:?}"
     );
     let kind = match outcome {
-        Outcome::Advanced { .. } => "advanced",
-        Outcome::Duplicate { .. } => "duplicate",
-        Outcome::Stale { .. } => "stale",
-        Outcome::Conflict { .. } => "conflict",
+        Outcome::Advanced { .. } => OutcomeKind::Advanced,
+        Outcome::Duplicate { .. } => OutcomeKind::Duplicate,
+        Outcome::Stale { .. } => OutcomeKind::Stale,
+        Outcome::Conflict { .. } => OutcomeKind::Conflict,
     };
     assert_eq!(outcome.kind(), kind);
+    assert!(
+        outcome.to_string().starts_with(&format!("{kind}: ")),
+        "{outcome}"
+    );
     let consistent = held.is_none_or(|held| held.is_consistent_with(&seen));
     assert_eq!(outcome.is_conflict(), !consistent, "{outcome:?}");
     // Final for the first time, or another final than before.
@@ -179,18 +189,20 @@ fn check_outcome(held: Option<Obs>, seen: Obs, outcome: &Outcome<u8>, tracker: &
     assert_eq!(outcome.became_final(), became_final, "{outcome:?}");
 }
 
-/// `disposition` is `Final` exactly when the tracker holds a final status; otherwise
-/// `Expired` from `expires_at` on, `Open` before.
-fn check_disposition(tracker: &Tracker<u8>, expires_at: u8, now: u8) {
-    let expected = match tracker.status() {
-        Some(status) if status.is_final() => Disposition::Final(status),
-        _ if now >= expires_at => Disposition::Expired,
+/// `disposition` is `Final` exactly when the tracker holds a final status; otherwise, with a
+/// known expiry, `Expired` from `expires_at` on, `ReadBeforeExpiry` from the last-read
+/// window on, `Open` before; `Open` when the expiry is unknown.
+fn check_disposition(tracker: &Tracker<u8>, expiry: Option<&Expiry<u8>>, now: u8) {
+    let expected = match (tracker.status(), expiry) {
+        (Some(status), _) if status.is_final() => Disposition::Final(status),
+        (_, Some(expiry)) if now >= *expiry.expires_at() => Disposition::Expired,
+        (_, Some(expiry)) if now >= *expiry.last_read_from() => Disposition::ReadBeforeExpiry,
         _ => Disposition::Open,
     };
     assert_eq!(
-        tracker.disposition(&expires_at, &now),
+        tracker.disposition(&now, expiry),
         expected,
-        "{tracker:?} at {now}, expiring at {expires_at}"
+        "{tracker:?} at {now}, expiry {expiry:?}"
     );
 }
 

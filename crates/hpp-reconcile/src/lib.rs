@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use hpp_status::wire::{Completion, SessionResponse, StatusCallback, Timestamp};
-use hpp_status::{Disposition, Observation, Outcome, Status, Tracker};
+use hpp_status::{Disposition, Expiry, Observation, Outcome, Status, Tracker};
 use serde_json::{Value, json};
 
 /// The bundled sample of deliveries (`data/deliveries.jsonl`).
@@ -229,7 +229,7 @@ fn take(report: &mut Report, line: usize, source: Source, session: &SessionRespo
     };
     entry.anomalies.push(Anomaly {
         line,
-        kind: outcome.kind(),
+        kind: outcome.kind().as_str(),
         detail,
     });
 }
@@ -237,10 +237,8 @@ fn take(report: &mut Report, line: usize, source: Source, session: &SessionRespo
 /// Final, open or expired. A session no delivery gave an `expires_at` cannot be known to
 /// have expired, so it is judged as if it never expires.
 fn disposition(session: &SessionReport, now: Timestamp) -> Disposition {
-    let never = Timestamp::from(jiff::Timestamp::MAX);
-    session
-        .tracker
-        .disposition(&session.expires_at.unwrap_or(never), &now)
+    let expiry = session.expires_at.map(|at| Expiry::new(at, at));
+    session.tracker.disposition(&now, expiry.as_ref())
 }
 
 fn describe(session: &SessionReport, now: Timestamp) -> String {
@@ -250,6 +248,10 @@ fn describe(session: &SessionReport, now: Timestamp) -> String {
         (None, Disposition::Open) => "no known status yet (re-read it)".into(),
         (Some(status), Disposition::Expired) => format!("{status}, expired (stop polling)"),
         (Some(status), Disposition::Open) => format!("{status}, open (re-read it)"),
+        (status, other) => format!(
+            "{}, {other}",
+            status.map_or("no known status", Status::as_str)
+        ),
     }
 }
 
@@ -306,7 +308,7 @@ fn summary(report: &Report) -> String {
         match disposition(session, report.now) {
             Disposition::Final(status) => *finals.entry(status).or_default() += 1,
             Disposition::Expired => expired += 1,
-            Disposition::Open => open += 1,
+            _ => open += 1,
         }
         for anomaly in &session.anomalies {
             *anomalies.entry(anomaly.kind).or_default() += 1;
@@ -345,7 +347,7 @@ pub fn machine(report: &Report) -> Value {
             let disposition = match disposition(session, report.now) {
                 Disposition::Final(_) => "final",
                 Disposition::Expired => "expired",
-                Disposition::Open => "open",
+                _ => "open",
             };
             json!({
                 "session_id": id,

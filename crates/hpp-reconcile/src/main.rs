@@ -12,16 +12,6 @@ use hpp_status::wire::Timestamp;
 
 const USAGE: &str = "usage: reconcile [FILE | -] [--json] [--now RFC3339]";
 
-fn system_now() -> Timestamp {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("the system clock is after 1970");
-    let seconds = i64::try_from(since_epoch.as_secs()).expect("the system clock is before 2^63 s");
-    jiff::Timestamp::new(seconds, 0)
-        .expect("the system clock is within jiff's range")
-        .into()
-}
-
 fn main() -> ExitCode {
     let (mut file, mut as_json, mut now) = (None, false, None);
     let mut args = std::env::args().skip(1);
@@ -60,7 +50,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = reconcile(&input, now.unwrap_or_else(system_now));
+    let report = reconcile(&input, now.unwrap_or_else(Timestamp::now));
     if as_json {
         println!("{:#}", machine(&report));
     } else {
