@@ -1,7 +1,6 @@
 //! [`Action`] and [`Actor`]: what moves a session from one status to the next, and who.
 
-use core::fmt;
-
+use crate::names::named_enum;
 use crate::set::StatusSet;
 use crate::{Status, table};
 
@@ -40,19 +39,6 @@ impl Actor {
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         <Actor as strum::VariantNames>::VARIANTS[self as usize]
-    }
-}
-
-impl From<Actor> for &'static str {
-    /// [`Actor::as_str`].
-    fn from(actor: Actor) -> &'static str {
-        actor.as_str()
-    }
-}
-
-impl fmt::Display for Actor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
     }
 }
 
@@ -214,35 +200,8 @@ impl Action {
     }
 }
 
-impl From<Action> for &'static str {
-    /// [`Action::as_str`].
-    fn from(action: Action) -> &'static str {
-        action.as_str()
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-/// Compile-time check: the discriminants are the indices of `ALL`, as the tables assume.
-const fn assert_discriminants_are_indices() {
-    let mut i = 0;
-    while i < Action::ALL.len() {
-        assert!(Action::ALL[i] as usize == i);
-        i += 1;
-    }
-}
-
-const _: () = {
-    assert_discriminants_are_indices();
-    assert!(<Action as strum::EnumCount>::COUNT == Action::ALL.len());
-    assert!(<Actor as strum::EnumCount>::COUNT == Actor::ALL.len());
-    assert!(<Action as strum::VariantNames>::VARIANTS.len() == Action::ALL.len());
-    assert!(<Actor as strum::VariantNames>::VARIANTS.len() == Actor::ALL.len());
-};
+named_enum!(Actor);
+named_enum!(Action);
 
 #[cfg(test)]
 mod tests {

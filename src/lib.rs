@@ -66,6 +66,7 @@ extern crate alloc;
 extern crate std;
 
 mod action;
+mod names;
 mod observation;
 mod parse;
 pub mod render;

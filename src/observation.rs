@@ -4,6 +4,7 @@ use core::cmp::Ordering;
 use core::fmt;
 
 use crate::Status;
+use crate::names::named_enum;
 
 /// A status as somebody saw it (a callback, a poll, a batch re-read), with the session's
 /// `updated_at` at that moment.
@@ -157,7 +158,11 @@ impl<T: fmt::Display> fmt::Display for Observation<T> {
 /// assert_eq!(Status::Failed.phase(), Phase::Open);
 /// assert!(Phase::Waiting < Phase::Open && Phase::Open < Phase::Final);
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, strum::EnumCount, strum::VariantNames,
+)]
+// The names come from the variant names, here and nowhere else (see `as_str`).
+#[strum(serialize_all = "lowercase")]
 pub enum Phase {
     /// `WAITING`: nobody has opened the page yet.
     Waiting,
@@ -169,6 +174,9 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// The three phases, in order.
+    pub const ALL: [Phase; 3] = [Phase::Waiting, Phase::Open, Phase::Final];
+
     /// The phase's name in lower case: `"waiting"`, `"open"` or `"final"`.
     ///
     /// ```
@@ -178,19 +186,11 @@ impl Phase {
     /// ```
     #[must_use]
     pub const fn as_str(self) -> &'static str {
-        match self {
-            Phase::Waiting => "waiting",
-            Phase::Open => "open",
-            Phase::Final => "final",
-        }
+        <Phase as strum::VariantNames>::VARIANTS[self as usize]
     }
 }
 
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
+named_enum!(Phase);
 
 impl Status {
     /// The status's [`Phase`].

@@ -1,7 +1,6 @@
 //! [`Status`]: the eight statuses of an HPP session.
 
-use core::fmt;
-
+use crate::names::named_enum;
 use crate::set::StatusSet;
 use crate::table;
 
@@ -205,31 +204,4 @@ impl Status {
     }
 }
 
-impl From<Status> for &'static str {
-    /// [`Status::as_str`].
-    fn from(status: Status) -> &'static str {
-        status.as_str()
-    }
-}
-
-impl fmt::Display for Status {
-    /// Writes the wire name; padding and alignment flags are honoured.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-/// Compile-time check: the discriminants are the indices of `ALL`, as the tables assume.
-const fn assert_discriminants_are_indices() {
-    let mut i = 0;
-    while i < Status::ALL.len() {
-        assert!(Status::ALL[i] as usize == i);
-        i += 1;
-    }
-}
-
-const _: () = {
-    assert_discriminants_are_indices();
-    assert!(<Status as strum::EnumCount>::COUNT == Status::ALL.len());
-    assert!(<Status as strum::VariantNames>::VARIANTS.len() == Status::ALL.len());
-};
+named_enum!(Status);

@@ -3,6 +3,7 @@
 use core::cmp::Ordering;
 use core::fmt;
 
+use crate::names::named_enum;
 use crate::observation::{consistency, precedence, repeats};
 use crate::table::STATUSES;
 use crate::{Observation, Status};
@@ -443,6 +444,8 @@ pub enum OutcomeKind {
     Conflict,
 }
 
+named_enum!(OutcomeKind);
+
 impl OutcomeKind {
     /// The four kinds, in declaration order.
     pub const ALL: [OutcomeKind; 4] = [
@@ -464,21 +467,6 @@ impl OutcomeKind {
         <OutcomeKind as strum::VariantNames>::VARIANTS[self as usize]
     }
 }
-
-impl fmt::Display for OutcomeKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-const _: () = {
-    assert!(<OutcomeKind as strum::EnumCount>::COUNT == OutcomeKind::ALL.len());
-    let mut i = 0;
-    while i < OutcomeKind::ALL.len() {
-        assert!(OutcomeKind::ALL[i] as usize == i);
-        i += 1;
-    }
-};
 
 /// What a delivery means to a tracker that holds an observation: the kind of [`Outcome`],
 /// and whether the delivery replaces what the tracker held.
