@@ -581,3 +581,192 @@ pub fn is_loopback_url(url: &Url) -> bool {
         None => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(change: impl FnOnce(&mut SimConfig)) -> String {
+        let mut config = SimConfig::default();
+        change(&mut config);
+        config.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_defaults_are_valid() {
+        assert_eq!(SimConfig::default().validate(), Ok(()));
+        let mut none = SimConfig::default();
+        none.faults = FaultConfig::none();
+        assert_eq!(none.validate(), Ok(()));
+    }
+
+    #[test]
+    fn every_rate_is_checked_at_both_ends() {
+        type Field = fn(&mut SimConfig) -> &mut f64;
+        let fields: [(&str, Field); 12] = [
+            ("consumer.abandon_rate", |c| &mut c.consumer.abandon_rate),
+            ("consumer.timeout_rate", |c| &mut c.consumer.timeout_rate),
+            ("consumer.manual_id_check_rate", |c| {
+                &mut c.consumer.manual_id_check_rate
+            }),
+            ("consumer.redirect_rate", |c| &mut c.consumer.redirect_rate),
+            ("faults.lost", |c| &mut c.faults.lost),
+            ("faults.duplicated", |c| &mut c.faults.duplicated),
+            ("faults.delayed", |c| &mut c.faults.delayed),
+            ("faults.empty_retry", |c| &mut c.faults.empty_retry),
+            ("faults.answer_dropped", |c| &mut c.faults.answer_dropped),
+            ("faults.forged", |c| &mut c.faults.forged),
+            ("faults.read_error", |c| &mut c.faults.read_error),
+            ("faults.read_slow", |c| &mut c.faults.read_slow),
+        ];
+        for (name, field) in fields {
+            for good in [0.0, 1.0] {
+                let mut config = SimConfig::default();
+                *field(&mut config) = good;
+                assert_eq!(config.validate(), Ok(()), "{name} = {good}");
+            }
+            for bad in [-0.01, 1.01, f64::NAN] {
+                let message = refused(|config| *field(config) = bad);
+                assert!(
+                    message.starts_with(&format!("{name} must be a rate")),
+                    "{message}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn weights_must_be_finite_non_negative_and_allow_an_end() {
+        let message = refused(|c| c.consumer.outcomes.back = -1.0);
+        assert_eq!(
+            message,
+            "consumer.outcomes.back must be a finite weight of at least 0, not -1"
+        );
+        let message = refused(|c| c.consumer.outcomes.decline = f64::INFINITY);
+        assert!(
+            message.starts_with("consumer.outcomes.decline"),
+            "{message}"
+        );
+        let message = refused(|c| {
+            c.consumer.outcomes.authorize = 0.0;
+            c.consumer.outcomes.cancel = 0.0;
+        });
+        assert!(message.contains("authorize or cancel needs a positive weight"));
+        let mut only_cancel = SimConfig::default();
+        only_cancel.consumer.outcomes.authorize = 0.0;
+        assert_eq!(only_cancel.validate(), Ok(()));
+        let mut only_authorize = SimConfig::default();
+        only_authorize.consumer.outcomes.cancel = 0.0;
+        assert_eq!(only_authorize.validate(), Ok(()));
+    }
+
+    #[test]
+    fn durations_counts_and_names_are_checked() {
+        assert_eq!(
+            refused(|c| c.time.compression = 0.5),
+            "time.compression must be a finite factor of at least 1, not 0.5"
+        );
+        assert!(refused(|c| c.time.compression = f64::NAN).starts_with("time.compression"));
+        let mut real_time = SimConfig::default();
+        real_time.time.compression = 1.0;
+        assert_eq!(real_time.validate(), Ok(()));
+        assert_eq!(
+            refused(|c| c.time.session_lifetime = Duration::ZERO),
+            "time.session_lifetime must be longer than zero"
+        );
+        assert_eq!(
+            refused(|c| c.time.token_lifetime = Duration::ZERO),
+            "time.token_lifetime must be longer than zero"
+        );
+        assert_eq!(
+            refused(|c| c.delivery.timeout = Some(Duration::ZERO)),
+            "delivery.timeout must be longer than zero"
+        );
+        assert!(
+            refused(|c| c.consumer.think_min = Duration::from_secs(601))
+                .starts_with("consumer.think_min (601s) is longer than consumer.think_max (600s)")
+        );
+        let mut equal = SimConfig::default();
+        equal.consumer.think_min = equal.consumer.think_max;
+        assert_eq!(equal.validate(), Ok(()));
+        assert_eq!(
+            refused(|c| c.consumer.max_visits = 0),
+            "consumer.max_visits must be at least 1"
+        );
+        assert_eq!(
+            refused(|c| c.delivery.max_retries = 11),
+            "delivery.max_retries must be at most 10, not 11"
+        );
+        let mut ten = SimConfig::default();
+        ten.delivery.max_retries = 10;
+        assert_eq!(ten.validate(), Ok(()));
+        assert!(refused(|c| c.credentials.user = "a:b".into()).contains("without ':'"));
+        assert!(refused(|c| c.credentials.user = String::new()).contains("non-empty"));
+    }
+
+    #[test]
+    fn the_public_url_must_be_absolute_http() {
+        for bad in [
+            "/relative",
+            "ftp://127.0.0.1/",
+            "mailto:someone@example.com",
+        ] {
+            let message = refused(|c| c.public_url = Some(bad.into()));
+            assert!(
+                message.starts_with(&format!("public_url {bad:?}")),
+                "{message}"
+            );
+        }
+        let good = SimConfig {
+            public_url: Some("https://sim.test:8443/base".into()),
+            ..SimConfig::default()
+        };
+        assert_eq!(good.validate(), Ok(()));
+    }
+
+    #[test]
+    fn timing_divides_world_durations_and_floors_the_default_timeout() {
+        let mut config = SimConfig::default();
+        config.time.compression = 1000.0;
+        let timing = config.timing();
+        assert_eq!(timing.session_lifetime, Duration::from_millis(169_200));
+        assert_eq!(timing.token_lifetime, Duration::from_millis(3_600));
+        assert_eq!(timing.think_min, Duration::from_millis(10));
+        assert_eq!(timing.think_max, Duration::from_millis(600));
+        assert_eq!(timing.retry_delay, Duration::from_millis(5));
+        assert_eq!(timing.max_hold, Duration::from_millis(600));
+        assert_eq!(timing.read_slow_delay, Duration::from_millis(200)); // wall: not divided
+        assert_eq!(timing.callback_timeout, MIN_DEFAULT_CALLBACK_TIMEOUT);
+        config.time.compression = 2.0;
+        assert_eq!(
+            config.timing().callback_timeout,
+            Duration::from_millis(1500)
+        );
+        config.delivery.timeout = Some(Duration::from_millis(7));
+        assert_eq!(config.timing().callback_timeout, Duration::from_millis(7));
+        // An unvalidated factor below 1 leaves durations as they are instead of panicking.
+        let odd = TimeConfig {
+            compression: 0.0,
+            ..TimeConfig::default()
+        };
+        assert_eq!(odd.compress(Duration::from_secs(3)), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn the_settle_bound_covers_the_lifetime_every_attempt_and_two_holds() {
+        let mut config = SimConfig::default();
+        config.time.compression = 1000.0;
+        config.delivery.timeout = Some(Duration::from_millis(100));
+        // 169.2 s + 4 × (100 ms + 5 ms) + 2 × 600 ms
+        assert_eq!(
+            config.settle_bound(),
+            Duration::from_millis(169_200 + 420 + 1_200)
+        );
+    }
+
+    #[test]
+    fn credentials_never_print_the_password() {
+        let text = format!("{:?}", Credentials::default());
+        assert!(text.contains("merchant") && !text.contains("hpp-sim"));
+    }
+}

@@ -794,3 +794,375 @@ impl fmt::Display for Summary {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: i64) -> Timestamp {
+        jiff::Timestamp::from_millisecond(ms).unwrap().into()
+    }
+
+    fn session(status: Status) -> SessionTruth {
+        SessionTruth {
+            session_id: "s".into(),
+            index: 0,
+            payment: PaymentKind::KlarnaPayments,
+            payment_session_url: "https://api.klarna.com/payments/v1/sessions/k".into(),
+            place_order_mode: PlaceOrderMode::None,
+            created_at: at(0),
+            expires_at: at(1_000),
+            status_update: None,
+            abandoned: false,
+            status: ReportedStatus::Known(status),
+            lifecycle: status,
+            expired: false,
+            history: Vec::new(),
+            authorization_token: None,
+            token_valid_until: None,
+            order_id: None,
+            klarna_reference: None,
+            events: Vec::new(),
+            attempts: Vec::new(),
+            reads: ReadTally::default(),
+            disables: Vec::new(),
+            orders: Vec::new(),
+            redirects: Vec::new(),
+        }
+    }
+
+    fn attempt(kind: DeliveryKind, answer: Answer, empty_body: bool) -> CallbackAttempt {
+        CallbackAttempt {
+            at: at(1),
+            event_id: "e".into(),
+            kind,
+            attempt: 1,
+            empty_body,
+            status: None,
+            url: "http://127.0.0.1/cb".into(),
+            acknowledged: answer.is_success(),
+            answer,
+        }
+    }
+
+    fn order(result: OrderResult) -> OrderAttempt {
+        OrderAttempt {
+            at: at(2),
+            authorization_token: "t".into(),
+            idempotency_key: None,
+            result,
+        }
+    }
+
+    fn event(faults: Vec<Fault>, outcome: EventOutcome) -> CallbackEvent {
+        CallbackEvent {
+            event_id: "e".into(),
+            status: ReportedStatus::Known(Status::InProgress),
+            updated_at: at(1),
+            faults,
+            outcome,
+        }
+    }
+
+    #[test]
+    fn answers_are_successes_from_200_to_299() {
+        for (code, success) in [
+            (199, false),
+            (200, true),
+            (299, true),
+            (300, false),
+            (500, false),
+        ] {
+            assert_eq!(Answer::Status { code }.is_success(), success, "{code}");
+        }
+        assert!(!Answer::Failed { reason: "x".into() }.is_success());
+    }
+
+    #[test]
+    fn place_order_modes_parse_by_wire_name_only() {
+        for mode in [
+            PlaceOrderMode::None,
+            PlaceOrderMode::PlaceOrder,
+            PlaceOrderMode::CaptureOrder,
+        ] {
+            assert_eq!(mode.as_str().parse(), Ok(mode));
+            assert_eq!(mode.to_string(), mode.as_str());
+        }
+        assert!(
+            "none"
+                .parse::<PlaceOrderMode>()
+                .unwrap_err()
+                .contains("\"none\"")
+        );
+    }
+
+    #[test]
+    fn a_session_owes_an_order_when_completed_with_a_token() {
+        let mut completed = session(Status::Completed);
+        assert!(!completed.owes_order());
+        completed.authorization_token = Some("t".into());
+        assert!(completed.owes_order());
+        assert_eq!(completed.final_status(), Some(Status::Completed));
+        let mut open = session(Status::InProgress);
+        open.authorization_token = Some("t".into());
+        assert!(!open.owes_order());
+        assert_eq!(open.final_status(), None);
+    }
+
+    #[test]
+    fn sessions_are_counted_by_status_expiry_and_abandon() {
+        let mut expired = session(Status::Back);
+        expired.abandoned = true;
+        let open = session(Status::InProgress);
+        let mut open_later = session(Status::Failed);
+        open_later.expires_at = at(10_000);
+        let done = session(Status::Cancelled);
+        let summary = Summary::count(
+            [&expired, &open, &open_later, &done],
+            at(1_000),
+            &Unowned::default(),
+        );
+        assert_eq!(summary.sessions, 4);
+        // expires_at is 1 000: at 1 000 the session has expired, final or not.
+        assert_eq!(
+            (summary.expired, summary.open, summary.abandoned),
+            (2, 1, 1)
+        );
+        assert_eq!(summary.by_status["BACK"], 1);
+        assert_eq!(summary.by_status["CANCELLED"], 1);
+        let before = Summary::count([&expired], at(999), &Unowned::default());
+        assert_eq!((before.expired, before.open), (0, 1));
+    }
+
+    #[test]
+    fn callbacks_are_counted_by_event_fault_and_attempt() {
+        let mut s = session(Status::Completed);
+        s.events = vec![
+            event(vec![Fault::Lost], EventOutcome::Lost),
+            event(
+                vec![
+                    Fault::Duplicated { after_ms: 1 },
+                    Fault::Delayed { hold_ms: 1 },
+                    Fault::EmptyRetry,
+                    Fault::AnswerDropped,
+                    Fault::Forged {
+                        event_id: "f".into(),
+                        authorization_token: "x".into(),
+                        secret_replaced: true,
+                        after_ms: 1,
+                    },
+                ],
+                EventOutcome::Acknowledged,
+            ),
+            event(vec![], EventOutcome::GivenUp),
+            event(vec![], EventOutcome::Pending),
+            event(vec![], EventOutcome::Cancelled),
+        ];
+        s.attempts = vec![
+            attempt(DeliveryKind::Original, Answer::Status { code: 200 }, false),
+            attempt(DeliveryKind::Retry, Answer::Timeout, true),
+            attempt(
+                DeliveryKind::Retry,
+                Answer::Failed { reason: "r".into() },
+                false,
+            ),
+            attempt(DeliveryKind::Duplicate, Answer::Status { code: 503 }, false),
+            attempt(DeliveryKind::Forged, Answer::Status { code: 204 }, false),
+            attempt(DeliveryKind::Forged, Answer::Status { code: 401 }, false),
+        ];
+        let c = Summary::count([&s], at(0), &Unowned::default()).callbacks;
+        assert_eq!(
+            c,
+            CallbackSummary {
+                events: 5,
+                sent: 4,
+                retries: 2,
+                acknowledged: 1,
+                given_up: 1,
+                pending: 1,
+                lost: 1,
+                duplicated: 1,
+                delayed: 1,
+                empty_retry: 1,
+                empty_bodies: 1,
+                answer_dropped: 1,
+                timeouts: 1,
+                failed: 1,
+                not_2xx: 1,
+                forged: 2,
+                forged_acknowledged: 1,
+            }
+        );
+    }
+
+    #[test]
+    fn reads_disables_and_redirects_are_added_up() {
+        let mut s = session(Status::Disabled);
+        s.reads = ReadTally {
+            served: 3,
+            after_expiry: 1,
+            injected_errors: 2,
+            slowed: 4,
+            ..ReadTally::default()
+        };
+        s.disables = [
+            DisableResult::Disabled,
+            DisableResult::Refused {
+                status: Status::Disabled,
+            },
+            DisableResult::Expired,
+        ]
+        .into_iter()
+        .map(|result| DisableAttempt { at: at(3), result })
+        .collect();
+        let redirect = |answer| Redirect {
+            at: at(4),
+            which: "back".into(),
+            url: "http://127.0.0.1/back".into(),
+            answer,
+        };
+        s.redirects = vec![redirect(Some(Answer::Timeout)), redirect(None)];
+        let unowned = Unowned {
+            unauthorized: 5,
+            unknown_reads: 6,
+            unknown_disables: 7,
+            unknown_tokens: 8,
+        };
+        let summary = Summary::count([&s, &s], at(0), &unowned);
+        assert_eq!(
+            summary.reads,
+            ReadSummary {
+                served: 6,
+                after_expiry: 2,
+                unknown: 6,
+                injected_errors: 4,
+                slowed: 8
+            }
+        );
+        assert_eq!(
+            summary.disables,
+            DisableSummary {
+                disabled: 2,
+                refused: 2,
+                not_found: 2 + 7
+            }
+        );
+        assert_eq!(summary.redirects, 2);
+        assert_eq!(summary.unauthorized, 5);
+        assert_eq!(summary.orders.unknown_token, 8);
+    }
+
+    #[test]
+    fn orders_are_counted_and_missing_ones_found() {
+        let mut paid = session(Status::Completed);
+        paid.authorization_token = Some("t".into());
+        paid.orders = vec![
+            order(OrderResult::Placed {
+                order_id: "o".into(),
+            }),
+            order(OrderResult::Replayed { code: 200 }),
+            order(OrderResult::RefusedRepeat),
+        ];
+        let mut unpaid = session(Status::Completed);
+        unpaid.authorization_token = Some("u".into());
+        unpaid.token_valid_until = Some(at(500));
+        unpaid.orders = vec![
+            order(OrderResult::TokenExpired),
+            order(OrderResult::ForgedToken),
+        ];
+        let mut waiting = unpaid.clone();
+        waiting.token_valid_until = Some(at(5_000));
+        waiting.orders = vec![order(OrderResult::UnknownToken)];
+        let mut twice = paid.clone();
+        twice.orders = vec![
+            order(OrderResult::Placed {
+                order_id: "a".into(),
+            }),
+            order(OrderResult::Placed {
+                order_id: "b".into(),
+            }),
+        ];
+        let mut by_klarna = session(Status::Completed);
+        by_klarna.order_id = Some("k".into());
+        let mut not_yet = session(Status::InProgress);
+        not_yet.order_id = Some("k".into());
+        let o = Summary::count(
+            [&paid, &unpaid, &waiting, &twice, &by_klarna, &not_yet],
+            at(1_000),
+            &Unowned::default(),
+        )
+        .orders;
+        assert_eq!(
+            o,
+            OrderSummary {
+                tokens_issued: 4,
+                placed: 3,
+                replayed: 1,
+                repeat_attempts: 1,
+                double_orders: 1,
+                missed: 2,
+                missed_for_good: 1,
+                expired_token: 1,
+                forged_token: 1,
+                unknown_token: 1,
+                klarna_placed: 1,
+            }
+        );
+    }
+
+    #[test]
+    fn problems_list_each_kind_once_in_a_fixed_order() {
+        let mut summary = Summary::default();
+        summary.orders.double_orders = 1;
+        summary.orders.repeat_attempts = 2;
+        summary.orders.missed = 3;
+        summary.orders.forged_token = 4;
+        let problems = summary.problems();
+        assert_eq!(
+            problems,
+            [
+                Problem::DoubleOrders(1),
+                Problem::RepeatOrderAttempts(2),
+                Problem::MissedOrders(3),
+                Problem::ForgedCallbacksActedOn(4),
+            ]
+        );
+        let texts: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            texts,
+            [
+                "1 session(s) with two orders placed",
+                "2 second order attempt(s) with a token that had already placed one",
+                "3 session(s) COMPLETED with an authorization token but no order",
+                "4 order attempt(s) with a token from a forged callback",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_table_has_a_row_per_count_with_aligned_numbers() {
+        let mut summary = Summary {
+            sessions: 2000,
+            ..Summary::default()
+        };
+        summary.by_status.insert("COMPLETED".into(), 1500);
+        summary.callbacks.sent = 4321;
+        summary.callbacks.lost = 7;
+        summary.callbacks.forged = 12;
+        summary.orders.placed = 900;
+        let table = summary.to_string();
+        let rows: Vec<&str> = table.lines().collect();
+        assert_eq!(rows.len(), 12);
+        assert_eq!(
+            rows[0],
+            "sessions                  2000   COMPLETED 1500; expired 0, open 0"
+        );
+        assert!(rows[1].starts_with("callbacks sent            4321   "));
+        assert_eq!(rows[2], "callbacks lost               7");
+        assert!(rows[5].starts_with("callbacks forged            12   answered 2xx: 0"));
+        assert!(rows[7].starts_with("orders placed              900   of 0 owed"));
+        assert!(rows[8].starts_with("double orders                0"));
+        assert!(rows[9].starts_with("missed orders                0"));
+        assert_eq!(rows[10], "forged acted on              0");
+    }
+}

@@ -213,7 +213,7 @@ impl SessionState {
 
 /// A move that does not fit the session's state, from [`SessionState::apply`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
-#[error("{step} is not possible from {}: {reason}", .from.shown())]
+#[error("{}", Explained(self))]
 pub struct MoveError {
     from: SessionState,
     step: Move,
@@ -225,6 +225,19 @@ impl MoveError {
     #[must_use]
     pub fn from(&self) -> SessionState {
         self.from
+    }
+}
+
+/// The words of a [`MoveError`]: the core's own for a lifecycle step.
+struct Explained<'a>(&'a MoveError);
+
+impl fmt::Display for Explained<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let MoveError { from, step, reason } = self.0;
+        match reason {
+            Refusal::Lifecycle(error) => write!(f, "{error}"),
+            _ => write!(f, "{step} is not possible from {}: {reason}", from.shown()),
+        }
     }
 }
 
@@ -395,4 +408,171 @@ fn pick_outcome<R: Rng + ?Sized>(rng: &mut R, config: &ConsumerConfig, last: boo
     }
     // Validation guarantees a positive weight for Authorize or Cancel.
     chosen.unwrap_or(Action::Authorize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(lifecycle: Status, interlude: Option<Interlude>) -> SessionState {
+        SessionState {
+            lifecycle,
+            interlude,
+        }
+    }
+
+    #[test]
+    fn interludes_fit_in_progress_only_and_do_not_stack() {
+        use Interlude::{ManualIdCheck, Timeout};
+        let cases = [
+            (state(Status::InProgress, None), Move::Show(Timeout), true),
+            (
+                state(Status::InProgress, None),
+                Move::Show(ManualIdCheck),
+                true,
+            ),
+            (
+                state(Status::InProgress, Some(ManualIdCheck)),
+                Move::Show(Timeout),
+                true,
+            ),
+            (
+                state(Status::InProgress, Some(Timeout)),
+                Move::Show(Timeout),
+                false,
+            ),
+            (
+                state(Status::InProgress, Some(Timeout)),
+                Move::Show(ManualIdCheck),
+                false,
+            ),
+            (
+                state(Status::InProgress, Some(ManualIdCheck)),
+                Move::Show(ManualIdCheck),
+                false,
+            ),
+            (state(Status::Waiting, None), Move::Show(Timeout), false),
+            (state(Status::Back, None), Move::Show(ManualIdCheck), false),
+            (state(Status::InProgress, Some(Timeout)), Move::Resume, true),
+            (
+                state(Status::InProgress, Some(ManualIdCheck)),
+                Move::Resume,
+                false,
+            ),
+            (state(Status::InProgress, None), Move::Resume, false),
+            (
+                state(Status::InProgress, Some(Timeout)),
+                Move::Outcome(Action::Authorize),
+                false,
+            ),
+            (
+                state(Status::InProgress, Some(ManualIdCheck)),
+                Move::Outcome(Action::Decline),
+                true,
+            ),
+            (state(Status::Back, None), Move::EnterPage, true),
+            (state(Status::Completed, None), Move::EnterPage, false),
+        ];
+        for (before, step, fits) in cases {
+            let mut after = before;
+            let result = after.apply(step);
+            assert_eq!(result.is_ok(), fits, "{step} from {before:?}");
+            if !fits {
+                assert_eq!(after, before, "a refused {step} changed the state");
+                assert_eq!(result.unwrap_err().from(), before);
+            }
+        }
+    }
+
+    #[test]
+    fn moves_set_and_clear_the_interlude() {
+        let mut s = state(Status::InProgress, None);
+        s.apply(Move::Show(Interlude::ManualIdCheck)).unwrap();
+        assert_eq!(s.shown().as_str(), "MANUAL_ID_CHECK");
+        s.apply(Move::Outcome(Action::GoBack)).unwrap();
+        assert_eq!(s, state(Status::Back, None));
+        s.apply(Move::EnterPage).unwrap();
+        s.apply(Move::Show(Interlude::Timeout)).unwrap();
+        assert_eq!(s.shown().as_str(), "TIMEOUT");
+        s.apply(Move::Resume).unwrap();
+        assert_eq!(s, state(Status::InProgress, None));
+        s.apply(Move::Show(Interlude::Timeout)).unwrap();
+        s.disable().unwrap();
+        assert_eq!(s, state(Status::Disabled, None));
+        assert!(s.is_final());
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        let refusal = |before: SessionState, step| {
+            let mut after = before;
+            after.apply(step).unwrap_err().to_string()
+        };
+        assert_eq!(
+            refusal(
+                state(Status::InProgress, Some(Interlude::Timeout)),
+                Move::Outcome(Action::Cancel)
+            ),
+            "Cancel is not possible from TIMEOUT: the consumer has left the page"
+        );
+        assert_eq!(
+            refusal(
+                state(Status::Waiting, None),
+                Move::Show(Interlude::ManualIdCheck)
+            ),
+            "Show(MANUAL_ID_CHECK) is not possible from WAITING: interludes happen during a visit only"
+        );
+        assert_eq!(
+            refusal(state(Status::InProgress, None), Move::Resume),
+            "Resume is not possible from IN_PROGRESS: the consumer has not left the page"
+        );
+        assert_eq!(
+            refusal(state(Status::Disabled, None), Move::EnterPage),
+            "EnterPage is not possible from DISABLED: DISABLED is final"
+        );
+    }
+
+    #[test]
+    fn only_the_last_visit_is_restricted_to_final_outcomes() {
+        let config = ConsumerConfig {
+            outcomes: crate::config::OutcomeWeights {
+                authorize: 1.0,
+                decline: 1.0,
+                cancel: 1.0,
+                back: 1.0,
+                error: 1.0,
+            },
+            ..ConsumerConfig::default()
+        };
+        let mut rng = crate::seed::generator(1, 2, crate::seed::Purpose::Walk);
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..500 {
+            seen.insert(pick_outcome(&mut rng, &config, false));
+            let last = pick_outcome(&mut rng, &config, true);
+            assert!(matches!(last, Action::Authorize | Action::Cancel), "{last}");
+        }
+        assert_eq!(seen.len(), 5, "every outcome is drawn: {seen:?}");
+    }
+
+    #[test]
+    fn outcomes_follow_their_weights() {
+        let config = ConsumerConfig {
+            outcomes: crate::config::OutcomeWeights {
+                authorize: 3.0,
+                decline: 1.0,
+                cancel: 0.0,
+                back: 0.0,
+                error: 0.0,
+            },
+            ..ConsumerConfig::default()
+        };
+        let mut rng = crate::seed::generator(3, 4, crate::seed::Purpose::Walk);
+        let authorized = (0..4000)
+            .filter(|_| pick_outcome(&mut rng, &config, false) == Action::Authorize)
+            .count();
+        assert!(
+            (2850..=3150).contains(&authorized),
+            "{authorized} of 4000 at 3:1"
+        );
+    }
 }
