@@ -97,6 +97,12 @@
 //! # Faults
 //!
 //! See [`FaultConfig`] for the rates and [`deliver`] for how each fault is injected.
+//!
+//! # Against your own service
+//!
+//! The `hpp-sim` binary serves the same simulator, and with `--merchant-url` drives a run
+//! against a merchant service through its `POST /checkouts` ([`Driver`]); the crate's
+//! README shows how, with every flag.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -127,3 +133,8 @@ pub use crate::truth::{
     StatusChange, Summary,
 };
 pub use crate::walk::{Interlude, Move, MoveError, PlannedMove, SessionState, Walk};
+
+// The README's example is a test too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
