@@ -89,11 +89,11 @@ pub(crate) struct RedirectVisit {
     pub(crate) url: String,
 }
 
-/// Starts delivering `delivery` (and its duplicate and forgery) in the background.
+/// Starts delivering `delivery` (and its duplicate and forgery) in the background. The
+/// caller has recorded the forged token, if any.
 pub(crate) fn spawn(shared: &Arc<Shared>, delivery: Delivery) {
     let delivery = Arc::new(delivery);
     if let Some(after) = delivery.faults.forged_after {
-        shared.remember_forged_token(&delivery.forged_token, &delivery.session_id);
         let (shared, delivery) = (Arc::clone(shared), Arc::clone(&delivery));
         shared
             .deliveries

@@ -362,7 +362,10 @@ impl Shared {
         let at = now();
         let mut registry = lock(&self.registry);
         let Registry {
-            sessions, tokens, ..
+            sessions,
+            tokens,
+            forged_tokens,
+            ..
         } = &mut *registry;
         let Some(session) = sessions.get_mut(session_id) else {
             return false;
@@ -389,14 +392,18 @@ impl Shared {
             Move::Outcome(action) if planned.redirect => self.redirect_for(session, action),
             _ => None,
         };
-        drop(registry);
-
+        // Spawned before the lock is released, so that no one sees the change without its
+        // delivery under way (and takes the run for settled).
         if let Some(delivery) = delivery {
+            if delivery.faults.forged_after.is_some() {
+                forged_tokens.insert(delivery.forged_token.clone(), delivery.session_id.clone());
+            }
             deliver::spawn(self, delivery);
         }
         if let Some(visit) = redirect {
             deliver::spawn_redirect(self, visit);
         }
+        drop(registry);
         true
     }
 
@@ -589,13 +596,6 @@ impl Shared {
             });
             session.truth.redirects.push(redirect);
         }
-    }
-
-    /// Records a made-up token so that an order attempt with it is recognised.
-    pub(crate) fn remember_forged_token(&self, token: &str, session_id: &str) {
-        lock(&self.registry)
-            .forged_tokens
-            .insert(token.to_owned(), session_id.to_owned());
     }
 
     /// Draws the faults of one Read Session request (always the same number of draws).
