@@ -14,7 +14,11 @@ use url::Url;
 use crate::seed::{self, Purpose};
 use crate::truth::PlaceOrderMode;
 
-/// How to ask a merchant service for checkouts.
+/// How to ask a merchant service (one or more instances of it) for checkouts.
+///
+/// Checkout `i` goes to instance `i % n`; when an instance does not answer at all
+/// (connection refused, reset, timed out), the checkout is tried on the next ones in turn,
+/// so that a run goes on while an instance is down.
 ///
 /// ```
 /// use hpp_sim::{Driver, PlaceOrderMode};
@@ -24,12 +28,14 @@ use crate::truth::PlaceOrderMode;
 /// assert_eq!(modes, (0..10).map(|i| driver.mode_of(i)).collect::<Vec<_>>()); // seeded
 /// assert!(modes.contains(&PlaceOrderMode::None));
 /// assert!(modes.contains(&PlaceOrderMode::PlaceOrder));
+/// assert_eq!(driver.checkouts_url(3), "http://127.0.0.1:8080/checkouts");
 /// # Ok::<(), url::ParseError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Driver {
-    /// The merchant service's base URL; checkouts are posted to `{merchant_url}/checkouts`.
-    pub merchant_url: Url,
+    /// The merchant instances' base URLs (at least one); checkouts are posted to
+    /// `{url}/checkouts`.
+    pub merchant_urls: Vec<Url>,
     /// How many checkouts to ask for.
     pub sessions: u64,
     /// The share of checkouts with `PLACE_ORDER` (the rest are `NONE`), default 0.5.
@@ -50,6 +56,8 @@ pub struct Checkout {
     pub index: u64,
     /// The mode asked for.
     pub place_order_mode: PlaceOrderMode,
+    /// The instance that answered (the last one tried when none did).
+    pub merchant_url: String,
     /// The HPP session id the merchant answered, or why there is none.
     pub result: Result<String, CheckoutError>,
 }
@@ -92,11 +100,17 @@ struct CheckoutCreated {
 }
 
 impl Driver {
-    /// A driver for `sessions` checkouts at `merchant_url`, with the defaults above.
+    /// A driver for `sessions` checkouts at one instance, with the defaults above.
     #[must_use]
     pub fn new(merchant_url: Url, sessions: u64) -> Driver {
+        Driver::with_instances(vec![merchant_url], sessions)
+    }
+
+    /// A driver for `sessions` checkouts spread over `merchant_urls`.
+    #[must_use]
+    pub fn with_instances(merchant_urls: Vec<Url>, sessions: u64) -> Driver {
         Driver {
-            merchant_url,
+            merchant_urls,
             sessions,
             place_order_share: 0.5,
             concurrency: 8,
@@ -117,13 +131,22 @@ impl Driver {
         }
     }
 
-    /// The URL checkouts are posted to.
+    /// The URL checkout `index` is posted to first.
     #[must_use]
-    pub fn checkouts_url(&self) -> String {
-        format!(
-            "{}/checkouts",
-            self.merchant_url.as_str().trim_end_matches('/')
-        )
+    pub fn checkouts_url(&self, index: u64) -> String {
+        self.instance_url(index as usize)
+    }
+
+    fn instance_url(&self, instance: usize) -> String {
+        match self.merchant_urls.len() {
+            0 => String::new(),
+            n => format!(
+                "{}/checkouts",
+                self.merchant_urls[instance % n]
+                    .as_str()
+                    .trim_end_matches('/')
+            ),
+        }
     }
 
     /// Asks for every checkout, `concurrency` at a time, calling `on_done` after each; the
@@ -141,27 +164,39 @@ impl Driver {
             .no_proxy()
             .timeout(self.request_timeout)
             .build()?;
-        let url = self.checkouts_url();
         let permits = Arc::new(Semaphore::new(self.concurrency.max(1)));
         let on_done = Arc::new(on_done);
+        let instances = self.merchant_urls.len().max(1);
         let mut tasks = JoinSet::new();
         for index in 0..self.sessions {
             let mode = self.mode_of(index);
-            let (client, url, permits, on_done) = (
-                client.clone(),
-                url.clone(),
-                Arc::clone(&permits),
-                Arc::clone(&on_done),
-            );
+            // The instance for this checkout first, then the others in turn.
+            let urls: Vec<String> = (0..instances)
+                .map(|offset| self.instance_url(index as usize + offset))
+                .collect();
+            let (client, permits, on_done) =
+                (client.clone(), Arc::clone(&permits), Arc::clone(&on_done));
             // Acquired here, in index order, and released when the answer is in: with
             // concurrency 1 the sessions are created in index order.
             let permit = permits.acquire_owned().await;
             tasks.spawn(async move {
-                let result = checkout(&client, &url, mode).await;
+                let mut tried = String::new();
+                let mut result = Err(CheckoutError::Request {
+                    url: String::new(),
+                    reason: "no merchant URL".into(),
+                });
+                for url in urls {
+                    result = checkout(&client, &url, mode).await;
+                    tried = url;
+                    if !matches!(result, Err(CheckoutError::Request { .. })) {
+                        break;
+                    }
+                }
                 drop(permit);
                 let checkout = Checkout {
                     index,
                     place_order_mode: mode,
+                    merchant_url: tried,
                     result,
                 };
                 on_done(&checkout);

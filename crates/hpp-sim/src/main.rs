@@ -199,9 +199,11 @@ struct Cli {
     #[arg(long, help_heading = "Faults", default_value_t = Dur(defaults().faults.read_slow_delay))]
     read_slow_delay: Dur,
 
-    /// Drive a run against this merchant service (POST {URL}/checkouts).
+    /// Drive a run against this merchant service (POST {URL}/checkouts); repeat it for
+    /// several instances: checkouts go round-robin, to the next instance when one does not
+    /// answer.
     #[arg(long, help_heading = "Run against a merchant", value_name = "URL")]
-    merchant_url: Option<url::Url>,
+    merchant_url: Vec<url::Url>,
     /// Checkouts to ask the merchant for.
     #[arg(long, help_heading = "Run against a merchant", default_value_t = 100)]
     sessions: u64,
@@ -295,7 +297,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => error.exit(),
     };
-    let driving = cli.merchant_url.is_some();
+    let driving = !cli.merchant_url.is_empty();
     let default_filter = if driving {
         "hpp_sim=warn"
     } else {
@@ -336,15 +338,15 @@ async fn run(cli: Cli, config: SimConfig) -> ExitCode {
         timing.token_lifetime,
         timing.callback_timeout,
     );
-    let outcome = match &cli.merchant_url {
-        Some(merchant_url) => drive(&cli, &sim, merchant_url).await,
-        None => {
+    let outcome = match cli.merchant_url.as_slice() {
+        [] => {
             eprintln!("hpp-sim: Ctrl-C to stop and print the summary");
             if let Err(error) = tokio::signal::ctrl_c().await {
                 eprintln!("hpp-sim: cannot wait for Ctrl-C ({error}); stopping");
             }
             Ok(())
         }
+        merchants => drive(&cli, &sim, merchants).await,
     };
     let summary = match sim.shutdown().await {
         Ok(summary) => summary,
@@ -359,17 +361,19 @@ async fn run(cli: Cli, config: SimConfig) -> ExitCode {
 }
 
 /// The run against a merchant: checkouts, settling, grace. `Err` when it could not be done.
-async fn drive(cli: &Cli, sim: &SimHandle, merchant_url: &url::Url) -> Result<(), String> {
-    if !cli.allow_remote && !is_loopback_url(merchant_url) {
+async fn drive(cli: &Cli, sim: &SimHandle, merchants: &[url::Url]) -> Result<(), String> {
+    if let Some(remote) = merchants.iter().find(|url| !is_loopback_url(url))
+        && !cli.allow_remote
+    {
         return Err(format!(
-            "--merchant-url {merchant_url} is not on a loopback address (--allow-remote permits it)"
+            "--merchant-url {remote} is not on a loopback address (--allow-remote permits it)"
         ));
     }
     let driver = Driver {
         place_order_share: cli.place_order_share,
         concurrency: cli.concurrency,
         seed: cli.seed,
-        ..Driver::new(merchant_url.clone(), cli.sessions)
+        ..Driver::with_instances(merchants.to_vec(), cli.sessions)
     };
     let bar = if cli.no_progress {
         ProgressBar::hidden()

@@ -128,6 +128,26 @@ async fn failed_checkouts_are_reported_one_by_one() {
     }
 }
 
+#[tokio::test]
+async fn checkouts_go_round_robin_and_fail_over_to_an_instance_that_answers() {
+    let sim = start(fast_config()).await;
+    let up = Merchant::start(sim.base_url(), Flaw::None).await;
+    let down = format!("http://127.0.0.1:{}", free_port());
+    let driver = Driver {
+        concurrency: 2,
+        ..Driver::with_instances(vec![down.parse().unwrap(), up.base.parse().unwrap()], 6)
+    };
+    assert_eq!(driver.checkouts_url(0), format!("{down}/checkouts"));
+    assert_eq!(driver.checkouts_url(1), format!("{}/checkouts", up.base));
+    let checkouts = driver.create_checkouts(|_| {}).await.unwrap();
+    assert_eq!(checkouts.len(), 6);
+    for checkout in &checkouts {
+        assert!(checkout.result.is_ok(), "{:?}", checkout.result);
+        assert_eq!(checkout.merchant_url, format!("{}/checkouts", up.base));
+    }
+    assert_eq!(sim.summary().sessions, 6);
+}
+
 /// A free loopback port (bound, noted, released).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
