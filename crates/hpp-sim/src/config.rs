@@ -765,6 +765,48 @@ mod tests {
     }
 
     #[test]
+    fn no_faults_means_every_rate_zero_and_the_durations_kept() {
+        let none = FaultConfig::none();
+        let rates = [
+            none.lost,
+            none.duplicated,
+            none.delayed,
+            none.empty_retry,
+            none.answer_dropped,
+            none.forged,
+            none.read_error,
+            none.read_slow,
+        ];
+        assert_eq!(rates, [0.0; 8]);
+        let hostile = FaultConfig::default();
+        assert!(hostile.read_error > 0.0 && hostile.read_slow > 0.0 && hostile.lost > 0.0);
+        assert_eq!(none.max_hold, hostile.max_hold);
+        assert_eq!(none.read_slow_delay, hostile.read_slow_delay);
+    }
+
+    #[test]
+    fn loopback_means_127_0_0_0_8_the_ipv6_loopback_or_localhost() {
+        let loopback = |url: &str| is_loopback_url(&url.parse().unwrap());
+        for yes in [
+            "http://127.0.0.1/",
+            "http://127.9.8.7:1/x",
+            "http://[::1]/",
+            "http://LOCALHOST/",
+        ] {
+            assert!(loopback(yes), "{yes}");
+        }
+        for no in [
+            "http://128.0.0.1/",
+            "http://[::2]/",
+            "http://example.com/",
+            "http://localhost.evil/",
+        ] {
+            assert!(!loopback(no), "{no}");
+        }
+        assert!(!loopback("mailto:a@b.c")); // no host at all
+    }
+
+    #[test]
     fn credentials_never_print_the_password() {
         let text = format!("{:?}", Credentials::default());
         assert!(text.contains("merchant") && !text.contains("hpp-sim"));

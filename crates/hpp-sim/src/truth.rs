@@ -967,6 +967,7 @@ mod tests {
                 false,
             ),
             attempt(DeliveryKind::Duplicate, Answer::Status { code: 503 }, false),
+            attempt(DeliveryKind::Original, Answer::Status { code: 404 }, false),
             attempt(DeliveryKind::Forged, Answer::Status { code: 204 }, false),
             attempt(DeliveryKind::Forged, Answer::Status { code: 401 }, false),
         ];
@@ -975,7 +976,7 @@ mod tests {
             c,
             CallbackSummary {
                 events: 5,
-                sent: 4,
+                sent: 5,
                 retries: 2,
                 acknowledged: 1,
                 given_up: 1,
@@ -988,7 +989,7 @@ mod tests {
                 answer_dropped: 1,
                 timeouts: 1,
                 failed: 1,
-                not_2xx: 1,
+                not_2xx: 2,
                 forged: 2,
                 forged_acknowledged: 1,
             }
@@ -1073,6 +1074,9 @@ mod tests {
         let mut waiting = unpaid.clone();
         waiting.token_valid_until = Some(at(5_000));
         waiting.orders = vec![order(OrderResult::UnknownToken)];
+        let mut just_expired = waiting.clone();
+        just_expired.token_valid_until = Some(at(1_000)); // == now: no longer valid
+        just_expired.orders.clear();
         let mut twice = paid.clone();
         twice.orders = vec![
             order(OrderResult::Placed {
@@ -1087,7 +1091,15 @@ mod tests {
         let mut not_yet = session(Status::InProgress);
         not_yet.order_id = Some("k".into());
         let o = Summary::count(
-            [&paid, &unpaid, &waiting, &twice, &by_klarna, &not_yet],
+            [
+                &paid,
+                &unpaid,
+                &waiting,
+                &just_expired,
+                &twice,
+                &by_klarna,
+                &not_yet,
+            ],
             at(1_000),
             &Unowned::default(),
         )
@@ -1095,18 +1107,41 @@ mod tests {
         assert_eq!(
             o,
             OrderSummary {
-                tokens_issued: 4,
+                tokens_issued: 5,
                 placed: 3,
                 replayed: 1,
                 repeat_attempts: 1,
                 double_orders: 1,
-                missed: 2,
-                missed_for_good: 1,
+                missed: 3,
+                missed_for_good: 2,
                 expired_token: 1,
                 forged_token: 1,
                 unknown_token: 1,
                 klarna_placed: 1,
             }
+        );
+    }
+
+    #[test]
+    fn only_counts_above_zero_are_problems() {
+        let mut summary = Summary::default();
+        assert_eq!(summary.problems(), []);
+        summary.orders.forged_token = 1;
+        summary.callbacks.lost = 9; // faults injected are not the merchant's problems
+        assert_eq!(summary.problems(), [Problem::ForgedCallbacksActedOn(1)]);
+    }
+
+    #[test]
+    fn one_order_per_session_is_no_double_order() {
+        let mut paid = session(Status::Completed);
+        paid.authorization_token = Some("t".into());
+        paid.orders = vec![order(OrderResult::Placed {
+            order_id: "o".into(),
+        })];
+        let orders = Summary::count([&paid, &paid], at(0), &Unowned::default()).orders;
+        assert_eq!(
+            (orders.placed, orders.double_orders, orders.missed),
+            (2, 0, 0)
         );
     }
 

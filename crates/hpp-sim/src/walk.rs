@@ -23,6 +23,8 @@ use std::time::Duration;
 
 use hpp_status::wire::ReportedStatus;
 use hpp_status::{Action, Status, TransitionError};
+use rand::distr::Distribution as _;
+use rand::distr::weighted::WeightedIndex;
 use rand::{Rng, RngExt as _};
 
 use crate::config::ConsumerConfig;
@@ -317,14 +319,8 @@ impl Walk {
         let abandons = rng.random_bool(config.abandon_rate);
         let mut moves = Vec::new();
         let mut state = SessionState::NEW;
-        let mut visits = 0u32;
-        let mut rounds = 0u32;
         let mut push = |rng: &mut R, state: &mut SessionState, step: Move, redirect: bool| {
-            let pause = if think.0 >= think.1 {
-                think.0
-            } else {
-                rng.random_range(think.0..=think.1)
-            };
+            let pause = draw_pause(rng, think);
             // Every planned move fits by construction; a refusal would be a planning bug,
             // and the consumer would then stop there, which is still a legal history.
             if state.apply(step).is_ok() {
@@ -335,27 +331,23 @@ impl Walk {
                 });
             }
         };
-        while !state.is_final() {
-            match state.lifecycle {
-                Status::InProgress => {
-                    visits += 1;
-                    if rng.random_bool(config.timeout_rate) {
-                        push(rng, &mut state, Move::Show(Interlude::Timeout), false);
-                        push(rng, &mut state, Move::Resume, false);
-                    }
-                    if rng.random_bool(config.manual_id_check_rate) {
-                        push(rng, &mut state, Move::Show(Interlude::ManualIdCheck), false);
-                    }
-                    let last = visits >= config.max_visits;
-                    let outcome = pick_outcome(rng, config, last);
-                    let redirect = rng.random_bool(config.redirect_rate);
-                    push(rng, &mut state, Move::Outcome(outcome), redirect);
-                }
-                _ => push(rng, &mut state, Move::EnterPage, false),
+        // One visit per round: open the page (first, or again after FAILED, BACK or
+        // ERROR), perhaps leave it and come back, perhaps an identification check, then
+        // the visit's outcome; the last visit's outcome is final.
+        for visit in 1..=config.max_visits {
+            push(rng, &mut state, Move::EnterPage, false);
+            if rng.random_bool(config.timeout_rate) {
+                push(rng, &mut state, Move::Show(Interlude::Timeout), false);
+                push(rng, &mut state, Move::Resume, false);
             }
-            rounds += 1;
-            if rounds > 2 * config.max_visits + 2 {
-                break; // unreachable: every other round is a visit, the last one final
+            if rng.random_bool(config.manual_id_check_rate) {
+                push(rng, &mut state, Move::Show(Interlude::ManualIdCheck), false);
+            }
+            let outcome = pick_outcome(rng, config, visit == config.max_visits);
+            let redirect = rng.random_bool(config.redirect_rate);
+            push(rng, &mut state, Move::Outcome(outcome), redirect);
+            if state.is_final() {
+                break;
             }
         }
         if abandons {
@@ -369,11 +361,7 @@ impl Walk {
             // A consumer who walks away from an open page trips its timer.
             if state.lifecycle == Status::InProgress && state.interlude != Some(Interlude::Timeout)
             {
-                let pause = if think.0 >= think.1 {
-                    think.0
-                } else {
-                    rng.random_range(think.0..=think.1)
-                };
+                let pause = draw_pause(rng, think);
                 moves.push(PlannedMove {
                     pause,
                     step: Move::Show(Interlude::Timeout),
@@ -385,29 +373,22 @@ impl Walk {
     }
 }
 
+/// A pause in the wall range `think` (a reversed range reads as its lower end).
+fn draw_pause<R: Rng + ?Sized>(rng: &mut R, think: (Duration, Duration)) -> Duration {
+    rng.random_range(think.0..=think.1.max(think.0))
+}
+
 /// An outcome drawn by the weights; on the `last` visit, only `Authorize` or `Cancel`.
 fn pick_outcome<R: Rng + ?Sized>(rng: &mut R, config: &ConsumerConfig, last: bool) -> Action {
     let weighted = config.outcomes.weighted();
-    let allowed = |action: Action| !last || matches!(action, Action::Authorize | Action::Cancel);
-    let total: f64 = weighted
-        .iter()
-        .filter(|(action, _)| allowed(*action))
-        .map(|(_, weight)| weight)
-        .sum();
-    let mut point = rng.random::<f64>() * total;
-    let mut chosen = None;
-    for (action, weight) in weighted {
-        if !allowed(action) || weight <= 0.0 {
-            continue;
-        }
-        chosen = Some(action);
-        if point < weight {
-            break;
-        }
-        point -= weight;
-    }
-    // Validation guarantees a positive weight for Authorize or Cancel.
-    chosen.unwrap_or(Action::Authorize)
+    let weights = weighted.map(|(action, weight)| {
+        let allowed = !last || matches!(action, Action::Authorize | Action::Cancel);
+        if allowed { weight } else { 0.0 }
+    });
+    // Validation keeps a positive weight on Authorize or Cancel, so the index exists.
+    WeightedIndex::new(weights)
+        .map(|index| weighted[index.sample(rng)].0)
+        .unwrap_or(Action::Authorize)
 }
 
 #[cfg(test)]
