@@ -422,6 +422,19 @@ mod tests {
     }
 
     #[test]
+    fn path_secrets_may_have_dashes_and_underscores_but_not_dots() {
+        for secret in ["abc-def-ghi-jkl-mno", "abc_def_ghi_jkl_mno"] {
+            let (url, replaced) = forge(&format!("http://127.0.0.1:9/cb/{secret}/{SESSION}"));
+            assert!(replaced, "{secret}");
+            assert!(!url.contains(secret), "{url}");
+        }
+        let route = format!("http://127.0.0.1:9/callbacks.handler.v1/{SESSION}");
+        assert_eq!(forge(&route), (route, false));
+        let short = format!("http://127.0.0.1:9/cb/abcdefghijklmno/{SESSION}"); // 15 characters
+        assert_eq!(forge(&short), (short, false));
+    }
+
+    #[test]
     fn a_url_without_a_secret_is_kept() {
         let original = format!("http://127.0.0.1:9/callbacks/{SESSION}");
         assert_eq!(forge(&original), (original, false));

@@ -456,3 +456,186 @@ fn fail(message: &str) -> ExitCode {
     eprintln!("hpp-sim: {message}");
     ExitCode::from(2)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> (Cli, SimConfig) {
+        let matches = Cli::command()
+            .try_get_matches_from(std::iter::once("hpp-sim").chain(args.iter().copied()))
+            .expect("valid flags");
+        let cli = Cli::from_arg_matches(&matches).expect("valid flags");
+        let config = cli.config(&matches);
+        (cli, config)
+    }
+
+    #[test]
+    fn the_flags_default_to_the_library_defaults() {
+        let (cli, config) = parse(&[]);
+        assert_eq!(config, SimConfig::default());
+        assert_eq!(cli.listen, "127.0.0.1:8181".parse().unwrap());
+        assert!(cli.merchant_url.is_empty());
+    }
+
+    #[test]
+    fn every_flag_reaches_the_configuration() {
+        let (cli, config) = parse(&[
+            "--seed",
+            "7",
+            "--compression",
+            "100",
+            "--session-lifetime",
+            "2h",
+            "--token-lifetime",
+            "PT30M",
+            "--think-min",
+            "1s",
+            "--think-max",
+            "1h 30m",
+            "--abandon-rate",
+            "0.5",
+            "--timeout-rate",
+            "0.25",
+            "--manual-id-check-rate",
+            "0.125",
+            "--max-visits",
+            "2",
+            "--weight-authorize",
+            "1",
+            "--weight-decline",
+            "2",
+            "--weight-cancel",
+            "3",
+            "--weight-back",
+            "4",
+            "--weight-error",
+            "5",
+            "--redirect-rate",
+            "0",
+            "--callback-timeout",
+            "250ms",
+            "--retry-delay",
+            "7s",
+            "--max-retries",
+            "5",
+            "--lost",
+            "0.1",
+            "--duplicated",
+            "0.2",
+            "--delayed",
+            "0.3",
+            "--empty-retry",
+            "0.4",
+            "--answer-dropped",
+            "0.5",
+            "--forged",
+            "0.6",
+            "--max-hold",
+            "1m",
+            "--read-error",
+            "0.7",
+            "--read-slow",
+            "0.8",
+            "--read-slow-delay",
+            "9ms",
+            "--user",
+            "u",
+            "--password",
+            "p",
+            "--public-url",
+            "http://127.0.0.1:1",
+            "--allow-remote",
+            "--truth",
+            "t.jsonl",
+            "--merchant-url",
+            "http://127.0.0.1:2",
+            "--merchant-url",
+            "http://127.0.0.1:3",
+        ]);
+        let expected = SimConfig {
+            seed: 7,
+            time: TimeConfig {
+                compression: 100.0,
+                session_lifetime: Duration::from_secs(7200),
+                token_lifetime: Duration::from_secs(1800),
+            },
+            credentials: Credentials {
+                user: "u".into(),
+                password: "p".into(),
+            },
+            consumer: ConsumerConfig {
+                think_min: Duration::from_secs(1),
+                think_max: Duration::from_secs(5400),
+                abandon_rate: 0.5,
+                timeout_rate: 0.25,
+                manual_id_check_rate: 0.125,
+                max_visits: 2,
+                outcomes: OutcomeWeights {
+                    authorize: 1.0,
+                    decline: 2.0,
+                    cancel: 3.0,
+                    back: 4.0,
+                    error: 5.0,
+                },
+                redirect_rate: 0.0,
+            },
+            delivery: DeliveryConfig {
+                timeout: Some(Duration::from_millis(250)),
+                retry_delay: Duration::from_secs(7),
+                max_retries: 5,
+            },
+            faults: FaultConfig {
+                lost: 0.1,
+                duplicated: 0.2,
+                delayed: 0.3,
+                empty_retry: 0.4,
+                answer_dropped: 0.5,
+                forged: 0.6,
+                max_hold: Duration::from_secs(60),
+                read_error: 0.7,
+                read_slow: 0.8,
+                read_slow_delay: Duration::from_millis(9),
+            },
+            public_url: Some("http://127.0.0.1:1".into()),
+            allow_remote: true,
+            truth_file: Some("t.jsonl".into()),
+        };
+        assert_eq!(config, expected);
+        assert_eq!(cli.merchant_url.len(), 2);
+    }
+
+    #[test]
+    fn no_faults_zeroes_the_rates_not_given() {
+        let (_, config) = parse(&["--no-faults", "--lost", "0.3"]);
+        assert_eq!(
+            config.faults,
+            FaultConfig {
+                lost: 0.3,
+                ..FaultConfig::none()
+            }
+        );
+    }
+
+    #[test]
+    fn durations_and_rates_are_checked() {
+        assert_eq!("250ms".parse::<Dur>(), Ok(Dur(Duration::from_millis(250))));
+        assert!("-5s".parse::<Dur>().unwrap_err().contains("is negative"));
+        assert!(
+            "soon"
+                .parse::<Dur>()
+                .unwrap_err()
+                .starts_with("\"soon\" is not a duration")
+        );
+        assert_eq!(Dur(Duration::from_secs(47 * 3600)).to_string(), "47h");
+        assert_eq!(rate("0"), Ok(0.0));
+        assert_eq!(rate("1"), Ok(1.0));
+        assert!(
+            rate("1.5")
+                .unwrap_err()
+                .contains("not a rate between 0 and 1")
+        );
+        assert!(rate("-0.1").is_err());
+        assert!(rate("x").unwrap_err().contains("not a number"));
+    }
+}

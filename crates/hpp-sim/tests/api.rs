@@ -521,3 +521,32 @@ async fn the_sim_endpoints_serve_the_summary_and_the_truth() {
         .unwrap();
     assert_eq!(missing.status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn unknown_paths_answer_404_and_the_payment_page_names_the_session() {
+    let sim = start(fast_config()).await;
+    let api = Api::new(&sim);
+    let unknown = api
+        .client
+        .get(format!("{}/hpp/v2/sessions", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 404);
+    let body: serde_json::Value = unknown.json().await.unwrap();
+    assert_eq!(body["error_code"], "NOT_FOUND");
+    // The redirect_url a consumer's browser would open.
+    let page = api
+        .client
+        .get(format!("{}/hpp/pay/abc-123", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("session abc-123 is simulated")
+    );
+}

@@ -107,6 +107,26 @@ async fn max_retries_bounds_the_attempts() {
 }
 
 #[tokio::test]
+async fn the_last_attempt_gives_up_at_once() {
+    let mut config = fast_config();
+    paying_consumers(&mut config);
+    config.delivery.max_retries = 0;
+    config.time.compression = 1_000_000.0;
+    config.delivery.retry_delay = Duration::from_secs(2_000_000); // 2 s of wall time
+    let sim = start(config).await;
+    let recorder = Recorder::start(Behavior::Answer(500)).await;
+    Api::new(&sim)
+        .create_kp("NONE", Some(&recorder.status_update()))
+        .await;
+    // Without retries, no pause follows the only attempt.
+    let summary = sim
+        .wait_until_settled(Duration::from_millis(1500))
+        .await
+        .expect("given up without waiting for a retry that never comes");
+    assert_eq!((summary.callbacks.sent, summary.callbacks.given_up), (2, 2));
+}
+
+#[tokio::test]
 async fn an_answer_later_than_the_timeout_is_no_answer() {
     let mut config = fast_config();
     paying_consumers(&mut config);
@@ -271,6 +291,14 @@ async fn each_fault_is_injected_at_its_rate_and_the_truth_matches_what_the_merch
             .count();
         assert_eq!(empty, expected_empty);
         empty_seen += empty;
+        // In the truth: empty bodies are retries, never a first attempt, and carry no
+        // status; every other POST carries its event's status.
+        for attempt in &session.attempts {
+            assert_eq!(attempt.status.is_none(), attempt.empty_body);
+            if attempt.empty_body {
+                assert_eq!((attempt.kind, attempt.attempt), (DeliveryKind::Retry, 2));
+            }
+        }
         assert!(
             posts
                 .iter()
