@@ -75,9 +75,11 @@
 //!
 //! - Create order with a token that already placed an order: 404 `NOT_FOUND`
 //!   "Invalid authorization token", the documented answer for an expired token (the first
-//!   order closes the Klarna Payments session, so the token no longer resolves). A repeat
-//!   with the same `Klarna-Idempotency-Key` header as the first call gets the first call's
-//!   answer again and places nothing, as Klarna documents for its idempotency keys.
+//!   order closes the Klarna Payments session, so the token no longer resolves), whatever
+//!   the call's `Klarna-Idempotency-Key`: Klarna documents idempotency keys for the Order
+//!   Management API, not for create order, so a merchant cannot count on getting the first
+//!   answer back. The key only tells the truth a retry of the placing call (same key: the
+//!   merchant lost its answer, not a bug) from a second placement (a bug).
 //! - Disable of a `CANCELLED` or `DISABLED` session: 400 `NOT_ALLOWED`, like `COMPLETED`
 //!   (`Status::apply` refuses Disable from every final status); a merchant that lost the
 //!   answer to its own Disable must read the session.

@@ -184,8 +184,9 @@ struct Registry {
     tokens: HashMap<String, String>,
     /// Tokens made up by forged callbacks: token -> the session forged for.
     forged_tokens: HashMap<String, String>,
-    /// Answers of create order calls with a `Klarna-Idempotency-Key`: (token, key) -> answer.
-    idempotent: HashMap<(String, String), OrderAnswer>,
+    /// The `Klarna-Idempotency-Key` of the call that placed each token's order, if it had
+    /// one: token -> key. It tells a retry of that call from a second placement.
+    placed_with_key: HashMap<String, String>,
     unowned: Unowned,
 }
 
@@ -706,21 +707,24 @@ impl Shared {
             .get(token)
             .or_else(|| registry.forged_tokens.get(token))
             .cloned();
-        let replay = idempotency_key
-            .as_ref()
-            .and_then(|key| registry.idempotent.get(&(token.to_owned(), key.clone())))
-            .cloned();
-        let (result, answer) = if let Some(answer) = replay {
-            (OrderResult::Replayed { code: answer.code }, answer)
-        } else {
-            let (result, answer) = self.new_order(&mut registry, token, owner.as_deref(), at);
-            if let Some(key) = &idempotency_key {
+        // Klarna documents idempotency keys for the Order Management API, not for create
+        // order: a repeat is answered as any used token is (404), whatever its key. The key
+        // only tells the truth whether the repeat retried the call that placed the order (the
+        // merchant lost its answer) or placed a second time (a merchant bug).
+        let (mut result, answer) = self.new_order(&mut registry, token, owner.as_deref(), at);
+        match (&result, &idempotency_key) {
+            (OrderResult::Placed { .. }, Some(key)) => {
                 registry
-                    .idempotent
-                    .insert((token.to_owned(), key.clone()), answer.clone());
+                    .placed_with_key
+                    .insert(token.to_owned(), key.clone());
             }
-            (result, answer)
-        };
+            (OrderResult::RefusedRepeat, Some(key))
+                if registry.placed_with_key.get(token) == Some(key) =>
+            {
+                result = OrderResult::RefusedRetry;
+            }
+            _ => {}
+        }
         let attempt = OrderAttempt {
             at,
             authorization_token: token.to_owned(),

@@ -276,13 +276,13 @@ pub enum OrderResult {
         /// The new order's id.
         order_id: String,
     },
-    /// The same `Klarna-Idempotency-Key` as an earlier call for the token: that call's
-    /// answer again, nothing placed.
-    Replayed {
-        /// The HTTP status replayed.
-        code: u16,
-    },
-    /// 404: the token already placed an order (a second order attempt: a merchant bug).
+    /// 404: the token already placed an order, and this call carried the same
+    /// `Klarna-Idempotency-Key` as the call that placed it: the merchant retried one
+    /// placement whose answer it lost (after a crash or a timeout). Not a bug; the merchant
+    /// learns only that the token is no longer valid.
+    RefusedRetry,
+    /// 404: the token already placed an order, and this call was another placement (no key,
+    /// or another key): a second order attempt, a merchant bug.
     RefusedRepeat,
     /// 404: the token is older than its lifetime.
     TokenExpired,
@@ -469,8 +469,9 @@ pub struct OrderSummary {
     pub tokens_issued: u64,
     /// Orders the merchant placed with a token.
     pub placed: u64,
-    /// Calls answered again from their `Klarna-Idempotency-Key` (nothing placed).
-    pub replayed: u64,
+    /// Refused retries of the call that placed a token's order (same
+    /// `Klarna-Idempotency-Key`): not a bug.
+    pub retries_refused: u64,
     /// Second order attempts with a token that already placed one (refused; a merchant bug).
     pub repeat_attempts: u64,
     /// Sessions with more than one order placed (the API refuses the second, so this stays
@@ -677,7 +678,7 @@ impl Summary {
         for order in &session.orders {
             match order.result {
                 OrderResult::Placed { .. } => {}
-                OrderResult::Replayed { .. } => o.replayed += 1,
+                OrderResult::RefusedRetry => o.retries_refused += 1,
                 OrderResult::RefusedRepeat => o.repeat_attempts += 1,
                 OrderResult::TokenExpired => o.expired_token += 1,
                 OrderResult::ForgedToken => o.forged_token += 1,
@@ -760,8 +761,8 @@ impl fmt::Display for Summary {
                 "orders placed",
                 o.placed,
                 format!(
-                    "of {} owed; by Klarna {}; idempotent replays {}",
-                    o.tokens_issued, o.klarna_placed, o.replayed
+                    "of {} owed; by Klarna {}; retries refused {}",
+                    o.tokens_issued, o.klarna_placed, o.retries_refused
                 ),
             ),
             (
@@ -1061,7 +1062,7 @@ mod tests {
             order(OrderResult::Placed {
                 order_id: "o".into(),
             }),
-            order(OrderResult::Replayed { code: 200 }),
+            order(OrderResult::RefusedRetry),
             order(OrderResult::RefusedRepeat),
         ];
         let mut unpaid = session(Status::Completed);
@@ -1109,7 +1110,7 @@ mod tests {
             OrderSummary {
                 tokens_issued: 5,
                 placed: 3,
-                replayed: 1,
+                retries_refused: 1,
                 repeat_attempts: 1,
                 double_orders: 1,
                 missed: 3,

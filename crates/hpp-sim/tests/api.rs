@@ -366,8 +366,10 @@ async fn a_token_places_one_order_and_a_second_call_is_refused() {
     );
 }
 
+/// Klarna documents idempotency keys for the Order Management API only: a retry of create
+/// order is refused like any used token, and the key only tells the truth it was a retry.
 #[tokio::test]
-async fn an_idempotency_key_replays_the_first_answer_without_a_second_order() {
+async fn a_retry_with_the_placing_key_is_refused_but_not_counted_as_a_second_order() {
     let mut config = fast_config();
     paying_consumers(&mut config);
     let sim = start(config).await;
@@ -377,20 +379,40 @@ async fn an_idempotency_key_replays_the_first_answer_without_a_second_order() {
     let token = session["authorization_token"].as_str().unwrap();
 
     let first = api.order(token, Some(&id)).await;
-    let replay = api.order(token, Some(&id)).await;
-    assert_eq!((first.code, replay.code), (200, 200));
-    assert_eq!(first.body["order_id"], replay.body["order_id"]);
-    // Another key is another request: refused, the token has placed its order.
+    let retry = api.order(token, Some(&id)).await;
+    assert_eq!((first.code, retry.code), (200, 404));
+    assert_eq!(
+        retry.body["error_messages"][0],
+        "Invalid authorization token"
+    );
+    // Another key is another placement: refused too, and a merchant bug.
     assert_eq!(api.order(token, Some("other-key")).await.code, 404);
+    assert_eq!(api.order(token, None).await.code, 404);
 
     let orders = sim.summary().orders;
     assert_eq!(
-        (orders.placed, orders.replayed, orders.repeat_attempts),
-        (1, 1, 1)
+        (
+            orders.placed,
+            orders.retries_refused,
+            orders.repeat_attempts
+        ),
+        (1, 1, 2)
+    );
+    let results: Vec<_> = sim
+        .session(&id)
+        .unwrap()
+        .orders
+        .into_iter()
+        .map(|o| o.result)
+        .collect();
+    assert_eq!(results[1], OrderResult::RefusedRetry);
+    assert_eq!(
+        results[2..],
+        [OrderResult::RefusedRepeat, OrderResult::RefusedRepeat]
     );
     assert_eq!(
-        sim.session(&id).unwrap().orders[1].result,
-        OrderResult::Replayed { code: 200 }
+        sim.summary().problems(),
+        [hpp_sim::Problem::RepeatOrderAttempts(2)]
     );
 }
 
