@@ -27,10 +27,7 @@ use crate::walk::{Interlude, Move, PlannedMove, SessionState, Walk};
 
 /// The wall clock, to the millisecond as the API writes it.
 pub(crate) fn now() -> Timestamp {
-    let now = jiff::Timestamp::now();
-    jiff::Timestamp::from_millisecond(now.as_millisecond())
-        .unwrap_or(now)
-        .into()
+    Timestamp::now()
 }
 
 /// `at + wall`, saturating at jiff's range.
