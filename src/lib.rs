@@ -37,7 +37,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `wire` | yes | `wire`: typed Read Session and status callback payloads; needs `alloc` |
-//! | `serde` | with `wire` | `Serialize`/`Deserialize` for [`Status`] (by wire name), [`Observation`], [`Tracker`] (a strict, stable stored form), [`Outcome`], [`OutcomeKind`], [`Disposition`] |
+//! | `serde` | with `wire` | `Serialize`/`Deserialize` for [`Status`] (by wire name), [`Observation`], [`Tracker`] (a strict, stable stored form), [`OutcomeKind`]; `Serialize` for [`Outcome`] and [`Disposition`], `Deserialize` too with `wire` or `std` (a tagged enum is buffered, which needs `alloc`) |
 //! | `std` | no | `wire::Timestamp::now()`, the system clock |
 //! | `proptest` | no | `strategy`: legal histories and their deliveries, for property tests; needs `std` |
 //! | `arbitrary` | no | `arbitrary::Arbitrary` for [`Status`], [`Action`], [`Actor`], [`StatusSet`] (any byte is a set) and [`Observation`], for fuzzing; needs `std` |

@@ -284,7 +284,12 @@ impl<T: Ord + Clone> FromIterator<Observation<T>> for Tracker<T> {
 /// # }
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+// Reading a tagged enum back buffers its fields, which needs `alloc`: `wire` or `std` bring it.
+#[cfg_attr(
+    all(feature = "serde", any(feature = "wire", feature = "std")),
+    derive(serde::Deserialize)
+)]
 #[cfg_attr(feature = "serde", serde(tag = "kind", rename_all = "snake_case"))]
 pub enum Outcome<T> {
     /// The first observation, or a newer one consistent with what the tracker held: the
@@ -609,7 +614,12 @@ impl<T> Expiry<T> {
 /// # }
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+// Reading a tagged enum back buffers its fields, which needs `alloc`: `wire` or `std` bring it.
+#[cfg_attr(
+    all(feature = "serde", any(feature = "wire", feature = "std")),
+    derive(serde::Deserialize)
+)]
 #[cfg_attr(
     feature = "serde",
     serde(tag = "kind", content = "status", rename_all = "snake_case")
