@@ -401,11 +401,13 @@ pub(crate) async fn record_read(
     schedule: &ReadSchedule,
 ) -> Result<bool, StoreError> {
     let updated = sqlx::query(
+        // The schedule follows the latest read, also when an older one is recorded late.
         "UPDATE hpp_session SET \
              last_read_at_us = greatest(last_read_at_us, $2), \
              next_read_at_us = CASE \
                  WHEN expires_at_us IS NULL THEN NULL \
-                 WHEN $2 < expires_at_us - $4 THEN least($2 + $3, expires_at_us - $4) \
+                 WHEN greatest(last_read_at_us, $2) < expires_at_us - $4 \
+                     THEN least(greatest(last_read_at_us, $2) + $3, expires_at_us - $4) \
                  ELSE expires_at_us END \
          WHERE session_id = $1 RETURNING session_id",
     )

@@ -379,11 +379,13 @@ pub(crate) async fn record_read(
 ) -> Result<bool, StoreError> {
     let mut tx = begin(pool).await?;
     let updated = sqlx::query(
+        // The schedule follows the latest read, also when an older one is recorded late.
         "UPDATE hpp_session SET \
              last_read_at_us = max(coalesce(last_read_at_us, ?2), ?2), \
              next_read_at_us = CASE \
                  WHEN expires_at_us IS NULL THEN NULL \
-                 WHEN ?2 < expires_at_us - ?4 THEN min(?2 + ?3, expires_at_us - ?4) \
+                 WHEN max(coalesce(last_read_at_us, ?2), ?2) < expires_at_us - ?4 \
+                     THEN min(max(coalesce(last_read_at_us, ?2), ?2) + ?3, expires_at_us - ?4) \
                  ELSE expires_at_us END \
          WHERE session_id = ?1 RETURNING session_id",
     )
