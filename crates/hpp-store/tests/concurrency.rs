@@ -30,12 +30,12 @@ const TASKS: usize = 16;
 const CLAIMERS: usize = 4;
 const HOT: &str = "hot";
 
+/// A delivery: the session, and what it says.
+type Delivery = (String, Observation<Timestamp>);
+
 /// `SESSIONS` legal histories' deliveries (1 to 3 copies of each observation, some lost
 /// never: the final is always delivered at least once), and the hot session's.
-fn workload() -> (
-    Vec<(String, Observation<Timestamp>)>,
-    Vec<Observation<Timestamp>>,
-) {
+fn workload() -> (Vec<Delivery>, Vec<Observation<Timestamp>>) {
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
     let mut runner = TestRunner::new_with_rng(Config::default(), rng);
     let mut draw = |max_steps| {
@@ -174,7 +174,7 @@ async fn race(backend: Backend) {
 
     let (mut deliveries, hot) = workload();
     shuffle(&mut deliveries, 1);
-    let mut per_task: Vec<Vec<(String, Observation<Timestamp>)>> = vec![Vec::new(); TASKS];
+    let mut per_task: Vec<Vec<Delivery>> = vec![Vec::new(); TASKS];
     for (i, delivery) in deliveries.iter().enumerate() {
         per_task[i % TASKS].push(delivery.clone());
     }
