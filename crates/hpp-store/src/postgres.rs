@@ -1,13 +1,14 @@
 //! The Postgres backend (feature `postgres`), for several instances on one database.
 //!
-//! The merge is one statement, run in autocommit under READ COMMITTED: an upsert whose
-//! `DO UPDATE` always fires and keeps the greater precedence key, writing the key it found
-//! into `held_before`. `ON CONFLICT DO UPDATE` locks the conflicting row and evaluates its
-//! `SET` against the row's latest committed version (not the statement's snapshot), so
-//! concurrent merges of one session serialize on the row lock, and `held_before` is exactly
-//! the version each delivery was compared against, refused deliveries included. The
-//! session's first effect is inserted by the same statement, so no crash can separate
-//! "became final" from "the order is recorded".
+//! The merge is one statement, run in autocommit under READ COMMITTED: an `UPDATE` of the
+//! session's row that always matches and keeps the greater precedence key, writing the key it
+//! found into `held_before`, with an `INSERT` in the same statement when there is no row yet.
+//! An `UPDATE` that finds its row changed by a concurrent transaction waits for it, then
+//! re-evaluates its `SET` against the row's latest committed version (not the statement's
+//! snapshot), so concurrent merges of one session serialize on the row lock, and
+//! `held_before` is exactly the version each delivery was compared against, refused
+//! deliveries included. The session's first effect is inserted by the same statement, so no
+//! crash can separate "became final" from "the order is recorded".
 
 use std::str::FromStr as _;
 
@@ -43,19 +44,34 @@ pub(crate) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
 
 /// The merge: one statement. See the module documentation and `docs/SPEC.md` ("Running
 /// several instances") for why each part is there.
+///
+/// `$1` session id, `$2` the delivery's precedence key, `$3` its status, `$4` whether it is
+/// final, `$5` the payload's `expires_at` (µs), `$6` the kind of effect it records if it
+/// makes the session final, `$7`..`$9` that effect's token, order id, Klarna reference.
+/// Returns `held_before` (the version the delivery was merged with), the key now held,
+/// and the kind of the effect recorded; no row at all when the session's first delivery
+/// lost a race to insert it (run it again).
 pub(crate) const MERGE: &str = concat!(
-    "WITH merged AS (
-    INSERT INTO hpp_session AS s (session_id, precedence_key, status, is_final, expires_at_us)
-    VALUES ($1, $2, $3, $4, $5)
-    ON CONFLICT (session_id) DO UPDATE SET
+    "WITH updated AS (
+    UPDATE hpp_session AS s SET
         held_before = s.precedence_key,
-        precedence_key = CASE WHEN s.precedence_key IS NULL OR excluded.precedence_key > s.precedence_key
-                              THEN excluded.precedence_key ELSE s.precedence_key END,
-        status = CASE WHEN s.precedence_key IS NULL OR excluded.precedence_key > s.precedence_key
-                      THEN excluded.status ELSE s.status END,
-        is_final = s.is_final OR excluded.is_final,
-        expires_at_us = coalesce(s.expires_at_us, excluded.expires_at_us)
+        precedence_key = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
+                              THEN $2 ELSE s.precedence_key END,
+        status = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
+                      THEN $3 ELSE s.status END,
+        is_final = s.is_final OR $4,
+        expires_at_us = coalesce(s.expires_at_us, $5)
+    WHERE s.session_id = $1
     RETURNING s.held_before, s.precedence_key
+), inserted AS (
+    INSERT INTO hpp_session (session_id, precedence_key, status, is_final, expires_at_us)
+    SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT FROM updated)
+    ON CONFLICT (session_id) DO NOTHING
+    RETURNING held_before, precedence_key
+), merged AS (
+    SELECT held_before, precedence_key FROM updated
+    UNION ALL
+    SELECT held_before, precedence_key FROM inserted
 ), first_effect AS (
     SELECT m.held_before, coalesce(get_byte(m.held_before, 0) = 3, false) AS changes_final
     FROM merged m
@@ -77,6 +93,10 @@ pub(crate) const MERGE: &str = concat!(
 )
 SELECT m.held_before, m.precedence_key, (SELECT kind FROM recorded) FROM merged m"
 );
+
+/// How often the merge is run again when the session's first deliveries race to insert
+/// its row (each retry finds the row, so one is enough; the rest is a safety margin).
+const INSERT_RACE_RETRIES: usize = 3;
 
 const INSERT_EFFECT: &str = concat!(
     "INSERT INTO hpp_effect (session_id, kind, status, authorization_token, order_id, ",
@@ -101,19 +121,44 @@ pub(crate) async fn observe(pool: &PgPool, delivery: &Delivery<'_>) -> Result<Se
         .as_ref()
         .map(EffectKind::columns)
         .unwrap_or_default();
-    let row = sqlx::query(MERGE)
-        .bind(delivery.session_id)
-        .bind(delivery.key.as_bytes())
-        .bind(delivery.seen.status.as_str())
-        .bind(delivery.seen.status.is_final())
-        .bind(delivery.expires_at_us)
-        .bind(delivery.on_final.is_some().then_some(kind))
-        .bind(authorization_token)
-        .bind(order_id)
-        .bind(klarna_reference)
-        .fetch_one(pool)
-        .await
-        .map_err(StoreError::database("merging a delivery"))?;
+    let mut attempt = 0;
+    let row = loop {
+        let row = sqlx::query(MERGE)
+            .bind(delivery.session_id)
+            .bind(delivery.key.as_bytes())
+            .bind(delivery.seen.status.as_str())
+            .bind(delivery.seen.status.is_final())
+            .bind(delivery.expires_at_us)
+            .bind(delivery.on_final.is_some().then_some(kind))
+            .bind(&authorization_token)
+            .bind(&order_id)
+            .bind(&klarna_reference)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::database("merging a delivery"))?;
+        match row {
+            Some(row) => break row,
+            // Another instance inserted the session's row after this statement's snapshot:
+            // the row exists now, and the next run updates it.
+            None if attempt < INSERT_RACE_RETRIES => {
+                attempt += 1;
+                tracing::debug!(
+                    session_id = delivery.session_id,
+                    attempt,
+                    "lost the race to insert the session; merging again"
+                );
+            }
+            None => {
+                return Err(StoreError::Corrupt {
+                    session_id: delivery.session_id.into(),
+                    detail: format!(
+                        "the merge neither found nor inserted the row, {} times (is it being deleted?)",
+                        attempt + 1
+                    ),
+                });
+            }
+        }
+    };
     /// `held_before`, the key held now, and the kind of the effect the statement recorded.
     type Merged = (Option<Vec<u8>>, Vec<u8>, Option<String>);
     let read = || -> Result<Merged, sqlx::Error> {

@@ -373,3 +373,71 @@ async fn sqlite_file() {
 async fn postgres() {
     race(Backend::Postgres).await;
 }
+
+/// Every task delivers the same first observation of the same new sessions at once: one
+/// delivery per session inserts its row and advances; every other is a duplicate of it (on
+/// Postgres, the ones that lost the race to insert merge again and find the row).
+async fn first_deliveries_race(backend: Backend) {
+    let store = store_with(
+        backend,
+        "first-race",
+        StoreOptions {
+            max_connections: 16,
+            ..StoreOptions::default()
+        },
+    )
+    .await;
+    let sessions: Vec<String> = (0..200).map(|i| format!("new{i}")).collect();
+    let seen = Observation::new(Status::InProgress, common::at(1_000));
+    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|task| {
+            let (store, sessions, barrier) =
+                (store.store.clone(), sessions.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let (mut advanced, mut wrong) = (Vec::new(), Vec::new());
+                for (i, session_id) in sessions.iter().enumerate() {
+                    if i % 10 == 0 {
+                        barrier.wait().await;
+                    }
+                    // Tasks take the sessions in different orders within each group of 10.
+                    let group = i / 10 * 10;
+                    let session_id = &sessions[group + (i - group + task) % 10];
+                    // No panic here: the other tasks would wait at the barrier forever.
+                    match store.observe(session_id, &payload(session_id, seen)).await {
+                        Ok(hpp_status::Outcome::Advanced {
+                            previous: None,
+                            current,
+                        }) if current == seen => {
+                            advanced.push(session_id.clone());
+                        }
+                        Ok(hpp_status::Outcome::Duplicate { current }) if current == seen => {}
+                        other => wrong.push(format!("{session_id}: {other:?}")),
+                    }
+                }
+                (advanced, wrong)
+            })
+        })
+        .collect();
+    let mut advanced = BTreeMap::<String, usize>::new();
+    for task in tasks {
+        let (mine, wrong) = task.await.unwrap();
+        assert!(wrong.is_empty(), "{wrong:?}");
+        for session_id in mine {
+            *advanced.entry(session_id).or_default() += 1;
+        }
+    }
+    assert_eq!(advanced.len(), sessions.len());
+    assert!(advanced.values().all(|&n| n == 1), "{advanced:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn first_deliveries_race_sqlite_file() {
+    first_deliveries_race(Backend::SqliteFile).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn first_deliveries_race_postgres() {
+    first_deliveries_race(Backend::Postgres).await;
+}
