@@ -396,7 +396,7 @@ async fn first_deliveries_race(backend: Backend) {
                 (store.store.clone(), sessions.clone(), barrier.clone());
             tokio::spawn(async move {
                 let (mut advanced, mut wrong) = (Vec::new(), Vec::new());
-                for (i, session_id) in sessions.iter().enumerate() {
+                for i in 0..sessions.len() {
                     if i % 10 == 0 {
                         barrier.wait().await;
                     }
