@@ -17,6 +17,8 @@ pub(crate) struct Delivery<'a> {
     /// The effect this delivery records if it makes the session final (only when it is a
     /// final status).
     pub on_final: Option<EffectKind>,
+    /// The payload's authorization token, order id and Klarna reference, as they came.
+    pub references: References,
 }
 
 impl<'a> Delivery<'a> {
@@ -34,22 +36,18 @@ impl<'a> Delivery<'a> {
                 .status
                 .is_final()
                 .then(|| EffectKind::on_final(seen.status, session)),
+            references: (
+                session.authorization_token.clone(),
+                session.order_id.clone(),
+                session.klarna_reference.clone(),
+            ),
         }
     }
 
-    /// The authorization token, order id and Klarna reference this delivery's final effect
-    /// carries, which a conflict it causes carries too.
+    /// The authorization token, order id and Klarna reference of the payload, which a
+    /// conflict it causes carries.
     pub(crate) fn references(&self) -> References {
-        match &self.on_final {
-            Some(EffectKind::PlaceOrder {
-                authorization_token,
-            }) => (Some(authorization_token.clone()), None, None),
-            Some(EffectKind::OrderPlacedByKlarna {
-                order_id,
-                klarna_reference,
-            }) => (None, Some(order_id.clone()), klarna_reference.clone()),
-            _ => (None, None, None),
-        }
+        self.references.clone()
     }
 }
 

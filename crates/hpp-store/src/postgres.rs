@@ -2,13 +2,13 @@
 //!
 //! The merge is one statement, run in autocommit under READ COMMITTED: an `UPDATE` of the
 //! session's row that always matches and keeps the greater precedence key, writing the key it
-//! found into `held_before`, with an `INSERT` in the same statement when there is no row yet.
+//! found into `held_before` (a session's first delivery, when it has no row, is an `INSERT`).
 //! An `UPDATE` that finds its row changed by a concurrent transaction waits for it, then
 //! re-evaluates its `SET` against the row's latest committed version (not the statement's
 //! snapshot), so concurrent merges of one session serialize on the row lock, and
 //! `held_before` is exactly the version each delivery was compared against, refused
-//! deliveries included. The session's first effect is inserted by the same statement, so no
-//! crash can separate "became final" from "the order is recorded".
+//! deliveries included. The session's first effect is inserted by a trigger of the same
+//! statement, so no crash can separate "became final" from "the order is recorded".
 
 use std::str::FromStr as _;
 
@@ -42,60 +42,48 @@ pub(crate) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The merge: one statement. See the module documentation and `docs/SPEC.md` ("Running
-/// several instances") for why each part is there.
+/// The merge of a delivery into an existing row: one statement. `$1` session id, `$2` the
+/// delivery's precedence key, `$3` its status, `$4` whether it is final, `$5` the
+/// payload's `expires_at` (µs), `$6`..`$8` its authorization token, order id and Klarna
+/// reference. Returns `held_before` (the version the delivery was merged with) and the key
+/// now held; no row when the session has no row yet ([`MERGE_NEW`]). The trigger
+/// `hpp_session_final_effect` records the effect inside the statement.
 ///
-/// `$1` session id, `$2` the delivery's precedence key, `$3` its status, `$4` whether it is
-/// final, `$5` the payload's `expires_at` (µs), `$6` the kind of effect it records if it
-/// makes the session final, `$7`..`$9` that effect's token, order id, Klarna reference.
-/// Returns `held_before` (the version the delivery was merged with), the key now held,
-/// and the kind of the effect recorded; no row at all when the session's first delivery
-/// lost a race to insert it (run it again).
-pub(crate) const MERGE: &str = concat!(
-    "WITH updated AS (
-    UPDATE hpp_session AS s SET
-        held_before = s.precedence_key,
-        precedence_key = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
-                              THEN $2 ELSE s.precedence_key END,
-        status = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
-                      THEN $3 ELSE s.status END,
-        is_final = s.is_final OR $4,
-        expires_at_us = coalesce(s.expires_at_us, $5)
-    WHERE s.session_id = $1
-    RETURNING s.held_before, s.precedence_key
-), inserted AS (
-    INSERT INTO hpp_session (session_id, precedence_key, status, is_final, expires_at_us)
-    SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT FROM updated)
-    ON CONFLICT (session_id) DO NOTHING
-    RETURNING held_before, precedence_key
-), merged AS (
-    SELECT held_before, precedence_key FROM updated
-    UNION ALL
-    SELECT held_before, precedence_key FROM inserted
-), first_effect AS (
-    SELECT m.held_before, coalesce(get_byte(m.held_before, 0) = 3, false) AS changes_final
-    FROM merged m
-    WHERE $4 AND m.precedence_key = $2
-      AND (m.held_before IS NULL OR get_byte(m.held_before, 0) <> 3
-           OR get_byte(m.held_before, 13) <> get_byte($2, 13))
-), recorded AS (
-    INSERT INTO hpp_effect (session_id, kind, status, authorization_token, order_id,
-                            klarna_reference, kept_key, rejected_key, created_at_us)
-    SELECT $1, CASE WHEN f.changes_final THEN 'conflict' ELSE $6 END, $3, $7, $8, $9,
-           CASE WHEN f.changes_final THEN $2 END,
-           CASE WHEN f.changes_final THEN f.held_before END,
-           ",
-    now!(),
-    "
-    FROM first_effect f
-    ON CONFLICT DO NOTHING
-    RETURNING kind
-)
-SELECT m.held_before, m.precedence_key, (SELECT kind FROM recorded) FROM merged m"
-);
+/// The row is always updated, also when the delivery does not win: that is what makes
+/// `held_before` the version it was compared against (a `WHERE $2 > precedence_key` would
+/// leave a refused delivery nothing but the statement's older snapshot to be classified
+/// against). See `docs/SPEC.md`, "Running several instances".
+pub(crate) const MERGE: &str = "\
+UPDATE hpp_session AS s SET
+    held_before = s.precedence_key,
+    precedence_key = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
+                          THEN $2 ELSE s.precedence_key END,
+    status = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
+                  THEN $3 ELSE s.status END,
+    is_final = s.is_final OR $4,
+    authorization_token = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
+                               THEN $6 ELSE s.authorization_token END,
+    order_id = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
+                    THEN $7 ELSE s.order_id END,
+    klarna_reference = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
+                            THEN $8 ELSE s.klarna_reference END,
+    expires_at_us = coalesce(s.expires_at_us, $5)
+WHERE s.session_id = $1
+RETURNING s.held_before, s.precedence_key";
 
-/// How often the merge is run again when the session's first deliveries race to insert
-/// its row (each retry finds the row, so one is enough; the rest is a safety margin).
+/// The first delivery of a session that has no row (not registered): the same parameters as
+/// [`MERGE`]; no row when another instance inserted it first (then [`MERGE`] again). The
+/// trigger `hpp_session_first_final_effect` records the effect of a final.
+pub(crate) const MERGE_NEW: &str = "\
+INSERT INTO hpp_session (session_id, precedence_key, status, is_final, expires_at_us,
+                         authorization_token, order_id, klarna_reference)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (session_id) DO NOTHING
+RETURNING held_before, precedence_key";
+
+/// How often a delivery goes round [`MERGE`] and [`MERGE_NEW`] when its session's row is
+/// inserted by another instance in between (each round trip after that finds the row, so
+/// one more is enough; the rest is a margin).
 const INSERT_RACE_RETRIES: usize = 3;
 
 const INSERT_EFFECT: &str = concat!(
@@ -106,83 +94,53 @@ const INSERT_EFFECT: &str = concat!(
     ") ON CONFLICT DO NOTHING RETURNING id"
 );
 
-/// The merge statement; then, in the rare case of a conflict that does not change which
-/// final is held, a second statement records it (a retry of the delivery records it if
-/// this process dies in between).
+/// The merge statement (and, for a session's first delivery, the insert); then, in the rare
+/// case of a conflict that does not change which final is held, a second statement records
+/// it (a retry of the delivery records it if this process dies in between).
 pub(crate) async fn observe(pool: &PgPool, delivery: &Delivery<'_>) -> Result<Settled, StoreError> {
-    let EffectColumns {
-        kind,
-        authorization_token,
-        order_id,
-        klarna_reference,
-        ..
-    } = delivery
-        .on_final
-        .as_ref()
-        .map(EffectKind::columns)
-        .unwrap_or_default();
-    let mut attempt = 0;
-    let row = loop {
-        let row = sqlx::query(MERGE)
-            .bind(delivery.session_id)
-            .bind(delivery.key.as_bytes())
-            .bind(delivery.seen.status.as_str())
-            .bind(delivery.seen.status.is_final())
-            .bind(delivery.expires_at_us)
-            .bind(delivery.on_final.is_some().then_some(kind))
-            .bind(&authorization_token)
-            .bind(&order_id)
-            .bind(&klarna_reference)
-            .fetch_optional(pool)
-            .await
-            .map_err(StoreError::database("merging a delivery"))?;
-        match row {
-            Some(row) => break row,
-            // Another instance inserted the session's row after this statement's snapshot:
-            // the row exists now, and the next run updates it.
-            None if attempt < INSERT_RACE_RETRIES => {
-                attempt += 1;
-                tracing::debug!(
-                    session_id = delivery.session_id,
-                    attempt,
-                    "lost the race to insert the session; merging again"
-                );
-            }
-            None => {
-                return Err(StoreError::Corrupt {
-                    session_id: delivery.session_id.into(),
-                    detail: format!(
-                        "the merge neither found nor inserted the row, {} times (is it being deleted?)",
-                        attempt + 1
-                    ),
-                });
+    let (authorization_token, order_id, klarna_reference) = delivery.references();
+    let mut rounds = 0;
+    let row = 'merged: loop {
+        for statement in [MERGE, MERGE_NEW] {
+            let row = sqlx::query(statement)
+                .bind(delivery.session_id)
+                .bind(delivery.key.as_bytes())
+                .bind(delivery.seen.status.as_str())
+                .bind(delivery.seen.status.is_final())
+                .bind(delivery.expires_at_us)
+                .bind(&authorization_token)
+                .bind(&order_id)
+                .bind(&klarna_reference)
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::database("merging a delivery"))?;
+            if let Some(row) = row {
+                break 'merged row;
             }
         }
+        // Another instance inserted the row between the two statements: merge into it.
+        rounds += 1;
+        tracing::debug!(
+            session_id = delivery.session_id,
+            rounds,
+            "lost the race to insert the session"
+        );
+        if rounds > INSERT_RACE_RETRIES {
+            return Err(StoreError::Corrupt {
+                session_id: delivery.session_id.into(),
+                detail: format!(
+                    "the merge neither found nor inserted the row, {rounds} times (is it being deleted?)"
+                ),
+            });
+        }
     };
-    /// `held_before`, the key held now, and the kind of the effect the statement recorded.
-    type Merged = (Option<Vec<u8>>, Vec<u8>, Option<String>);
-    let read = || -> Result<Merged, sqlx::Error> {
-        Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
-    };
-    let (held_before, held_now, recorded) =
+    let read = || Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?));
+    let (held_before, held_now): (Option<Vec<u8>>, Vec<u8>) =
         read().map_err(StoreError::database("reading the merged row"))?;
     let settled = merge::settle(delivery, held_before.as_deref(), &held_now)?;
-    let mut effects = settled.effects.iter();
-    if settled.first_in_statement
-        && let Some(first) = effects.next()
-    {
-        if recorded.as_deref() != Some(first.name()) {
-            merge::warn_not_recorded(delivery.session_id, first);
-        }
-    } else if let Some(kind) = recorded {
-        // The statement and the tracker disagree on whether this delivery made the
-        // session final: say so rather than act on either.
-        return Err(StoreError::Corrupt {
-            session_id: delivery.session_id.into(),
-            detail: format!("the merge recorded a {kind} effect the tracker did not expect"),
-        });
-    }
-    for effect in effects {
+    // The trigger recorded the first effect; the other conflicts are recorded here.
+    let skip = usize::from(settled.first_in_statement);
+    for effect in settled.effects.iter().skip(skip) {
         if !insert_effect(pool, delivery.session_id, effect).await? {
             merge::warn_not_recorded(delivery.session_id, effect);
         }

@@ -20,7 +20,7 @@ fn obs(status: Status, ms: u64) -> Observation<Timestamp> {
 }
 
 /// Holds `session_id`'s row changed to `held` by an uncommitted transaction (another
-/// instance's merge, with its effect), runs the store's merge of `delivery` (which must wait),
+/// instance's merge; the store's trigger records its effect), runs the store's merge of `delivery` (which must wait),
 /// commits, and returns the merge's outcome and the session's effects.
 async fn behind_a_concurrent_merge(
     name: &str,
@@ -35,21 +35,13 @@ async fn behind_a_concurrent_merge(
     sqlx::query("BEGIN").execute(&mut other).await.unwrap();
     sqlx::query(
         "UPDATE hpp_session SET held_before = precedence_key, precedence_key = $1, \
-         status = $2, is_final = true WHERE session_id = 's'",
+         status = $2, is_final = true, authorization_token = 'tok-s' WHERE session_id = 's'",
     )
     .bind(held.precedence_key().as_bytes())
     .bind(held.status.as_str())
     .execute(&mut other)
     .await
     .unwrap();
-    sqlx::query(
-        "INSERT INTO hpp_effect (session_id, kind, status, authorization_token, created_at_us) \
-         VALUES ('s', 'place_order', 'COMPLETED', 'tok-s', 0)",
-    )
-    .execute(&mut other)
-    .await
-    .unwrap();
-
     let merging = {
         let store = store.store.clone();
         tokio::spawn(async move { store.observe("s", &payload("s", delivery)).await })
@@ -60,7 +52,7 @@ async fn behind_a_concurrent_merge(
     loop {
         let waiting: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity \
-             WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO hpp_session%'",
+             WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE hpp_session AS s SET%'",
         )
         .fetch_one(&mut watcher)
         .await

@@ -13,6 +13,10 @@ CREATE TABLE hpp_session (
     -- The status of precedence_key, for people and queries.
     status           text,
     is_final         boolean NOT NULL DEFAULT false,
+    -- The references of the delivery held (kept for the effect the final records).
+    authorization_token text,
+    order_id         text,
+    klarna_reference text,
     -- When the HPP session expires: from the registration, else from the first payload that had it.
     expires_at_us    bigint,
     -- The per-session secret of the status_update URL; NULL until registered.
@@ -55,6 +59,41 @@ CREATE UNIQUE INDEX hpp_effect_one_per_session ON hpp_effect (session_id) WHERE 
 CREATE UNIQUE INDEX hpp_effect_conflict_once ON hpp_effect (session_id, kept_key, rejected_key)
     WHERE kind = 'conflict';
 CREATE INDEX hpp_effect_pending ON hpp_effect (id) WHERE completed_at_us IS NULL;
+
+-- The effect of a delivery that makes a session final, recorded by the statement that
+-- merges it (a trigger fires inside its statement): the session's one effect when it was not
+-- final (what to do depends on the status and the references of the delivery, as
+-- hpp_store::EffectKind says), or a conflict when a different final replaced the one held.
+-- The unique indexes make a second one impossible; a refused delivery never changes the key,
+-- so it never fires this.
+CREATE FUNCTION hpp_record_final_effect() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changes_final boolean := TG_OP = 'UPDATE' AND OLD.is_final;
+BEGIN
+    INSERT INTO hpp_effect (session_id, kind, status, authorization_token, order_id,
+                            klarna_reference, kept_key, rejected_key, created_at_us)
+    VALUES (NEW.session_id,
+            CASE WHEN changes_final THEN 'conflict'
+                 WHEN NEW.status <> 'COMPLETED' THEN 'session_ended'
+                 WHEN NEW.order_id IS NOT NULL THEN 'order_placed_by_klarna'
+                 WHEN NEW.authorization_token IS NOT NULL THEN 'place_order'
+                 ELSE 'completed_without_reference' END,
+            NEW.status, NEW.authorization_token, NEW.order_id, NEW.klarna_reference,
+            CASE WHEN changes_final THEN NEW.precedence_key END,
+            CASE WHEN changes_final THEN OLD.precedence_key END,
+            (extract(epoch FROM statement_timestamp()) * 1000000)::bigint)
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+
+-- Byte 0 of a key is its phase (3: final), byte 13 its status's tie rank.
+CREATE TRIGGER hpp_session_final_effect AFTER UPDATE ON hpp_session FOR EACH ROW
+    WHEN (NEW.is_final AND NEW.precedence_key IS DISTINCT FROM OLD.precedence_key
+          AND (NOT OLD.is_final OR get_byte(OLD.precedence_key, 13) <> get_byte(NEW.precedence_key, 13)))
+    EXECUTE FUNCTION hpp_record_final_effect();
+CREATE TRIGGER hpp_session_first_final_effect AFTER INSERT ON hpp_session FOR EACH ROW
+    WHEN (NEW.is_final)
+    EXECUTE FUNCTION hpp_record_final_effect();
 
 -- Payloads the tracker cannot use (an unrecognized status, a missing field), kept whole.
 CREATE TABLE hpp_unusable_delivery (
