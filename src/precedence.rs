@@ -4,25 +4,8 @@
 //! A database cannot run [`Observation::cmp_precedence`], but it can compare byte strings
 //! (Postgres `bytea`, SQLite BLOBs, any sorted key-value store). An observation's key compares,
 //! byte by byte, exactly as the observation compares by precedence, and equal keys mean equal
-//! observations; so a session store can keep the maximum of every delivery with one
-//! conditional write (`... SET key = excluded.key WHERE excluded.key > key`), and read the
-//! observation back from the key alone.
-//!
-//! # Layout
-//!
-//! [`PrecedenceKey::LEN`] = 14 bytes, every field big-endian so that byte order is numeric
-//! order:
-//!
-//! | bytes | field | value |
-//! |---|---|---|
-//! | 0 | phase | 1 `WAITING`, 2 open, 3 final |
-//! | 1..9 | seconds | `updated_at`'s whole seconds since the Unix epoch (floor), an `i64` with its sign bit flipped so that negative sorts before positive |
-//! | 9..13 | nanoseconds | the rest, `0..1_000_000_000`, a `u32` |
-//! | 13 | tie rank | [`Status::tie_rank`] (0 to 7, one per status) |
-//!
-//! For a final status, bytes 1..13 (the time) are bitwise inverted, so that the *earlier*
-//! final sorts greater, as precedence wants. The status is recovered from the phase and the
-//! tie rank.
+//! observations; so a session store can keep the maximum of every delivery in the database,
+//! and read the observation back from the key alone. The layout is on [`PrecedenceKey`].
 //!
 //! ```
 //! use hpp_status::{Observation, Status};
@@ -213,9 +196,28 @@ impl SortableTime for crate::wire::Timestamp {
 
 /// An [`Observation`]'s precedence as [`LEN`](PrecedenceKey::LEN) bytes: comparing two keys'
 /// bytes lexicographically gives exactly [`Observation::cmp_precedence`], and equal keys
-/// mean equal observations. The layout is in the [module documentation](self).
+/// mean equal observations. `Ord` on keys is that byte order.
 ///
-/// `Ord` on keys is that byte order.
+/// A database cannot run `cmp_precedence`, but it can compare byte strings (Postgres
+/// `bytea`, SQLite BLOBs, a sorted key-value store), so a session store can keep the maximum
+/// of every delivery in one conditional write, and read the observation back from the key
+/// alone ([`Observation::from_precedence_key`]).
+///
+/// # Layout
+///
+/// [`PrecedenceKey::LEN`] = 14 bytes, every field big-endian so that byte order is numeric
+/// order:
+///
+/// | bytes | field | value |
+/// |---|---|---|
+/// | 0 | phase | 1 `WAITING`, 2 open, 3 final |
+/// | 1..9 | seconds | `updated_at`'s whole seconds since the Unix epoch (floor), an `i64` with its sign bit flipped so that negative sorts before positive |
+/// | 9..13 | nanoseconds | the rest, `0..1_000_000_000`, a `u32` |
+/// | 13 | tie rank | [`Status::tie_rank`] (0 to 7, one per status) |
+///
+/// For a final status, bytes 1..13 (the time) are bitwise inverted, so that the *earlier*
+/// final sorts greater, as precedence wants. The status is recovered from the phase and the
+/// tie rank.
 ///
 /// ```
 /// use hpp_status::{Observation, Status};
