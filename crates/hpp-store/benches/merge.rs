@@ -756,11 +756,17 @@ fn main() {
         .build()
         .unwrap();
     let workloads = [Arc::new(spread(args.sessions)), Arc::new(hot())];
+    let hot_history: std::collections::BTreeSet<_> = workloads[1]
+        .items
+        .iter()
+        .map(|item| item.key.clone())
+        .collect();
     eprintln!(
-        "workloads: spread {} deliveries over {} sessions; hot row {} deliveries",
+        "workloads: spread {} deliveries over {} sessions; hot row {} deliveries of {} observations",
         workloads[0].items.len(),
         workloads[0].sessions.len(),
-        workloads[1].items.len()
+        workloads[1].items.len(),
+        hot_history.len()
     );
     let mut rows = Vec::new();
     for &backend in &args.backends {
