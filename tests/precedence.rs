@@ -524,3 +524,29 @@ fn sorting_keys_sorts_by_precedence() {
             .all(|w| w[0].cmp_precedence(&w[1]) == Ordering::Less)
     );
 }
+
+/// Stored keys outlive the code that wrote them: the phase bytes and tie ranks are a storage
+/// format. Changing one changes what every stored key means (this test says so first).
+#[test]
+fn phases_and_tie_ranks_are_a_storage_format() {
+    let layout: std::collections::BTreeMap<&str, (u8, u8)> = Status::ALL
+        .into_iter()
+        .map(|status| {
+            let key = Observation::new(status, 0_i64).precedence_key();
+            (status.as_str(), (key.as_bytes()[0], key.as_bytes()[13]))
+        })
+        .collect();
+    let expected: std::collections::BTreeMap<&str, (u8, u8)> = [
+        ("WAITING", (1, 0)),
+        ("IN_PROGRESS", (2, 1)),
+        ("ERROR", (2, 2)),
+        ("BACK", (2, 3)),
+        ("FAILED", (2, 4)),
+        ("CANCELLED", (3, 5)),
+        ("DISABLED", (3, 6)),
+        ("COMPLETED", (3, 7)),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(layout, expected);
+}
