@@ -91,6 +91,7 @@ on_every_backend! {
     reads_are_due_nearest_expiry_first => reads_due;
     the_last_read_happens_before_expiry => last_read_before_expiry;
     effect_leases_are_fenced => effect_leases;
+    batch_workers_share_the_due_sessions => batch_workers_share;
 }
 
 async fn final_at_an_earlier_time(backend: Backend) {
@@ -606,6 +607,54 @@ async fn last_read_before_expiry(backend: Backend) {
             "{}: last read at {last}, not within the margin before {expires_at}",
             session.session_id
         );
+    }
+}
+
+/// Batch workers asking at once get different sessions, and between them all of them; twenty
+/// rounds, each a lease later (when every session not yet expired is due again).
+async fn batch_workers_share(backend: Backend) {
+    const WORKERS: usize = 8;
+    let options = StoreOptions {
+        max_connections: 8,
+        ..schedule()
+    };
+    let store = store_with(backend, "batch-share", options).await;
+    let t0 = 1_000 * MINUTE;
+    for i in 0..100 {
+        store
+            .register(&format!("s{i:03}"), at(t0 + (10 + i) * MINUTE), "s")
+            .await
+            .unwrap();
+    }
+    for round in 0..20 {
+        let now = t0 + round * MINUTE;
+        let open = (0..100).filter(|i| t0 + (10 + i) * MINUTE > now).count();
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(WORKERS));
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|_| {
+                let (store, barrier) = (store.store.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    store.due_for_read(at(now), 15).await.unwrap()
+                })
+            })
+            .collect();
+        let mut claimed = Vec::new();
+        for worker in workers {
+            let due = worker.await.unwrap();
+            assert!(due.len() <= 15);
+            // Each worker's sessions come nearest expiry first.
+            assert!(due.windows(2).all(|w| w[0].expires_at <= w[1].expires_at));
+            claimed.extend(due.into_iter().map(|d| d.session_id));
+        }
+        claimed.extend(due_ids(&store, now).await);
+        let distinct: BTreeSet<&String> = claimed.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            claimed.len(),
+            "round {round}: a session claimed twice: {claimed:?}"
+        );
+        assert_eq!(claimed.len(), open, "round {round}");
     }
 }
 
