@@ -701,7 +701,6 @@ impl Store {
         if on_backend!(self, end_claim(effect.id, attempt, complete))? {
             return Ok(());
         }
-        let now = on_backend!(self, db_now())?;
         let current = on_backend!(self, effect(effect.id))?
             .map(effect::EffectRow::into_effect)
             .transpose()?;
@@ -716,11 +715,12 @@ impl Store {
                 completed_at: Some(at),
                 ..
             }) => format!("already completed at {at}"),
+            // The same claim, not completed: its lease ended before it could complete.
             Some(Effect {
                 lease_until: Some(until),
                 ..
-            }) if time::micros(until) <= now => format!("the lease ended at {until}"),
-            Some(_) => "the effect was never claimed by this claim".to_owned(),
+            }) => format!("the lease ended at {until}"),
+            Some(_) => "the effect was never claimed".to_owned(),
         };
         Err(StoreError::LeaseLost {
             effect_id: effect.id,

@@ -325,13 +325,6 @@ pub(crate) async fn effect(pool: &PgPool, id: i64) -> Result<Option<EffectRow>, 
     row.as_ref().map(effect_row).transpose()
 }
 
-pub(crate) async fn db_now(pool: &PgPool) -> Result<i64, StoreError> {
-    sqlx::query_scalar(concat!("SELECT ", now!()))
-        .fetch_one(pool)
-        .await
-        .map_err(StoreError::database("reading the database's clock"))
-}
-
 pub(crate) async fn effects(pool: &PgPool) -> Result<Vec<EffectRow>, StoreError> {
     let sql = format!("SELECT {EFFECT_COLUMNS} FROM hpp_effect ORDER BY id");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
