@@ -44,10 +44,8 @@ pub async fn store_with(backend: Backend, name: &str, options: StoreOptions) -> 
         Backend::SqliteMemory => ("sqlite::memory:".to_owned(), None),
         Backend::SqliteFile => {
             let dir = tempfile::tempdir().unwrap();
-            let url = format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("store.db").display()
-            );
+            let file = dir.path().join(format!("{name}.db"));
+            let url = format!("sqlite://{}?mode=rwc", file.display());
             (url, Some(dir))
         }
         #[cfg(feature = "postgres")]
