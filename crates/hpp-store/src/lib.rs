@@ -874,6 +874,7 @@ impl Store {
     /// # async fn main() -> Result<(), hpp_store::StoreError> {
     /// let store = hpp_store::Store::connect("sqlite::memory:").await?;
     /// store.close().await;
+    /// assert!(store.effects().await.is_err()); // closed: no connection left
     /// # Ok(())
     /// # }
     /// ```
