@@ -873,8 +873,11 @@ impl Store {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), hpp_store::StoreError> {
     /// let store = hpp_store::Store::connect("sqlite::memory:").await?;
+    /// store.migrate().await?;
+    /// assert!(store.effects().await.is_ok());
     /// store.close().await;
-    /// assert!(store.effects().await.is_err()); // closed: no connection left
+    /// let error = store.effects().await.unwrap_err(); // closed: no connection left
+    /// assert!(error.to_string().contains("closed"), "{error}");
     /// # Ok(())
     /// # }
     /// ```
