@@ -69,6 +69,7 @@ mod action;
 mod names;
 mod observation;
 mod parse;
+mod precedence;
 pub mod render;
 #[cfg(feature = "serde")]
 mod serde;
@@ -86,6 +87,7 @@ pub mod wire;
 pub use crate::action::{Action, Actor};
 pub use crate::observation::{Observation, Phase};
 pub use crate::parse::ParseStatusError;
+pub use crate::precedence::{PrecedenceKey, PrecedenceKeyError, SortableTime};
 pub use crate::set::{Iter as StatusSetIter, StatusSet};
 pub use crate::status::Status;
 pub use crate::table::{STEPS, Step};

@@ -1,0 +1,465 @@
+//! The Postgres backend (feature `postgres`), for several instances on one database.
+//!
+//! The merge is one statement, run in autocommit under READ COMMITTED: an `UPDATE` of the
+//! session's row that always matches and keeps the greater precedence key, writing the key it
+//! found into `held_before` (a session's first delivery, when it has no row, is an `INSERT`).
+//! An `UPDATE` that finds its row changed by a concurrent transaction waits for it, then
+//! re-evaluates its `SET` against the row's latest committed version (not the statement's
+//! snapshot), so concurrent merges of one session serialize on the row lock, and
+//! `held_before` is exactly the version each delivery was compared against, refused
+//! deliveries included. The session's first effect is inserted by a trigger of the same
+//! statement, so no crash can separate "became final" from "the order is recorded".
+
+use std::str::FromStr as _;
+
+use sqlx::Row as _;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+
+use crate::effect::{EFFECT_COLUMNS, EffectColumns, EffectKind, EffectRow};
+use crate::merge::{self, Delivery, Settled};
+use crate::rows::{DueRow, SessionRow};
+use crate::{ReadSchedule, StoreError, StoreOptions};
+
+/// The database's clock, in microseconds since the Unix epoch.
+macro_rules! now {
+    () => {
+        "(extract(epoch FROM statement_timestamp()) * 1000000)::bigint"
+    };
+}
+
+pub(crate) async fn connect(url: &str, options: &StoreOptions) -> Result<PgPool, StoreError> {
+    let connect = PgConnectOptions::from_str(url)
+        .map_err(StoreError::database("reading the Postgres URL"))?;
+    PgPoolOptions::new()
+        .max_connections(options.max_connections)
+        .connect_with(connect)
+        .await
+        .map_err(StoreError::database("connecting to Postgres"))
+}
+
+pub(crate) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    sqlx::migrate!("./migrations/postgres").run(pool).await?;
+    Ok(())
+}
+
+/// The merge of a delivery into an existing row: one statement. `$1` session id, `$2` the
+/// delivery's precedence key, `$3` its status, `$4` whether it is final, `$5` the
+/// payload's `expires_at` (µs), `$6`..`$8` its authorization token, order id and Klarna
+/// reference. Returns `held_before` (the version the delivery was merged with) and the key
+/// now held; no row when the session has no row yet ([`MERGE_NEW`]). The trigger
+/// `hpp_session_final_effect` records the effect inside the statement.
+///
+/// The row is always updated, also when the delivery does not win: that is what makes
+/// `held_before` the version it was compared against (a `WHERE $2 > precedence_key` would
+/// leave a refused delivery nothing but the statement's older snapshot to be classified
+/// against). See `docs/SPEC.md`, "Running several instances".
+pub(crate) const MERGE: &str = "\
+UPDATE hpp_session AS s SET
+    held_before = s.precedence_key,
+    precedence_key = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
+                          THEN $2 ELSE s.precedence_key END,
+    status = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
+                  THEN $3 ELSE s.status END,
+    is_final = s.is_final OR $4,
+    authorization_token = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
+                               THEN $6 ELSE s.authorization_token END,
+    order_id = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
+                    THEN $7 ELSE s.order_id END,
+    klarna_reference = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
+                            THEN $8 ELSE s.klarna_reference END,
+    expires_at_us = coalesce(s.expires_at_us, $5)
+WHERE s.session_id = $1
+RETURNING s.held_before, s.precedence_key";
+
+/// The first delivery of a session that has no row (not registered): the same parameters as
+/// [`MERGE`]; no row when another instance inserted it first (then [`MERGE`] again). The
+/// trigger `hpp_session_first_final_effect` records the effect of a final.
+pub(crate) const MERGE_NEW: &str = "\
+INSERT INTO hpp_session (session_id, precedence_key, status, is_final, expires_at_us,
+                         authorization_token, order_id, klarna_reference)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (session_id) DO NOTHING
+RETURNING held_before, precedence_key";
+
+/// How often a delivery goes round [`MERGE`] and [`MERGE_NEW`] when its session's row is
+/// inserted by another instance in between (each round trip after that finds the row, so
+/// one more is enough; the rest is a margin).
+const INSERT_RACE_RETRIES: usize = 3;
+
+const INSERT_EFFECT: &str = concat!(
+    "INSERT INTO hpp_effect (session_id, kind, status, authorization_token, order_id, ",
+    "klarna_reference, kept_key, rejected_key, created_at_us) ",
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ",
+    now!(),
+    ") ON CONFLICT DO NOTHING RETURNING id"
+);
+
+/// The merge statement (and, for a session's first delivery, the insert); then, in the rare
+/// case of a conflict that does not change which final is held, a second statement records
+/// it (a retry of the delivery records it if this process dies in between).
+pub(crate) async fn observe(pool: &PgPool, delivery: &Delivery<'_>) -> Result<Settled, StoreError> {
+    let (authorization_token, order_id, klarna_reference) = delivery.references();
+    let mut rounds = 0;
+    let row = 'merged: loop {
+        for statement in [MERGE, MERGE_NEW] {
+            let row = sqlx::query(statement)
+                .bind(delivery.session_id)
+                .bind(delivery.key.as_bytes())
+                .bind(delivery.seen.status.as_str())
+                .bind(delivery.seen.status.is_final())
+                .bind(delivery.expires_at_us)
+                .bind(&authorization_token)
+                .bind(&order_id)
+                .bind(&klarna_reference)
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::database("merging a delivery"))?;
+            if let Some(row) = row {
+                break 'merged row;
+            }
+        }
+        // Another instance inserted the row between the two statements: merge into it.
+        rounds += 1;
+        tracing::debug!(
+            session_id = delivery.session_id,
+            rounds,
+            "lost the race to insert the session"
+        );
+        if rounds > INSERT_RACE_RETRIES {
+            return Err(StoreError::Corrupt {
+                session_id: delivery.session_id.into(),
+                detail: format!(
+                    "the merge neither found nor inserted the row, {rounds} times (is it being deleted?)"
+                ),
+            });
+        }
+    };
+    let read = || Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?));
+    let (held_before, held_now): (Option<Vec<u8>>, Vec<u8>) =
+        read().map_err(StoreError::database("reading the merged row"))?;
+    let settled = merge::settle(delivery, held_before.as_deref(), &held_now)?;
+    // The trigger recorded the first effect; the other conflicts are recorded here.
+    let skip = usize::from(settled.first_in_statement);
+    for effect in settled.effects.iter().skip(skip) {
+        if !insert_effect(pool, delivery.session_id, effect).await? {
+            merge::warn_not_recorded(delivery.session_id, effect);
+        }
+    }
+    Ok(settled)
+}
+
+async fn insert_effect(
+    pool: &PgPool,
+    session_id: &str,
+    effect: &EffectKind,
+) -> Result<bool, StoreError> {
+    let EffectColumns {
+        kind,
+        status,
+        authorization_token,
+        order_id,
+        klarna_reference,
+        kept_key,
+        rejected_key,
+    } = effect.columns();
+    let inserted = sqlx::query(INSERT_EFFECT)
+        .bind(session_id)
+        .bind(kind)
+        .bind(status)
+        .bind(authorization_token)
+        .bind(order_id)
+        .bind(klarna_reference)
+        .bind(kept_key)
+        .bind(rejected_key)
+        .fetch_optional(pool)
+        .await
+        .map_err(StoreError::database("recording an effect"))?;
+    Ok(inserted.is_some())
+}
+
+pub(crate) async fn record_unusable(
+    pool: &PgPool,
+    session_id: &str,
+    reason: &str,
+    payload: &str,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar(concat!(
+        "INSERT INTO hpp_unusable_delivery (session_id, received_at_us, reason, payload) ",
+        "VALUES ($1, ",
+        now!(),
+        ", $2, $3) RETURNING id"
+    ))
+    .bind(session_id)
+    .bind(reason)
+    .bind(payload)
+    .fetch_one(pool)
+    .await
+    .map_err(StoreError::database("recording an unusable delivery"))
+}
+
+pub(crate) async fn register(
+    pool: &PgPool,
+    session_id: &str,
+    expires_at_us: i64,
+    callback_secret: &str,
+) -> Result<Option<(Option<i64>, Option<String>)>, StoreError> {
+    let registered = sqlx::query(concat!(
+        "INSERT INTO hpp_session AS s (session_id, expires_at_us, callback_secret, registered_at_us) ",
+        "VALUES ($1, $2, $3, ",
+        now!(),
+        ") ON CONFLICT (session_id) DO UPDATE SET expires_at_us = excluded.expires_at_us, ",
+        "callback_secret = excluded.callback_secret, registered_at_us = excluded.registered_at_us ",
+        "WHERE s.callback_secret IS NULL RETURNING session_id"
+    ))
+    .bind(session_id)
+    .bind(expires_at_us)
+    .bind(callback_secret)
+    .fetch_optional(pool)
+    .await
+    .map_err(StoreError::database("registering a session"))?;
+    if registered.is_some() {
+        return Ok(None);
+    }
+    // Refused: the row has a registration, which never changes once set, so this later
+    // read sees the one that refused it.
+    let row =
+        sqlx::query("SELECT expires_at_us, callback_secret FROM hpp_session WHERE session_id = $1")
+            .bind(session_id)
+            .fetch_one(pool)
+            .await
+            .map_err(StoreError::database("reading a registration"))?;
+    let read = || Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?));
+    Ok(Some(
+        read().map_err(StoreError::database("reading a registration"))?,
+    ))
+}
+
+pub(crate) async fn callback_secret(
+    pool: &PgPool,
+    session_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let secret: Option<Option<String>> =
+        sqlx::query_scalar("SELECT callback_secret FROM hpp_session WHERE session_id = $1")
+            .bind(session_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::database("reading a callback secret"))?;
+    Ok(secret.flatten())
+}
+
+pub(crate) async fn precedence_key(
+    pool: &PgPool,
+    session_id: &str,
+) -> Result<Option<Option<Vec<u8>>>, StoreError> {
+    sqlx::query_scalar("SELECT precedence_key FROM hpp_session WHERE session_id = $1")
+        .bind(session_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(StoreError::database("reading a session"))
+}
+
+pub(crate) async fn claim_effects(
+    pool: &PgPool,
+    worker: &str,
+    limit: i64,
+    lease_us: i64,
+) -> Result<Vec<EffectRow>, StoreError> {
+    let sql = format!(
+        "WITH due AS (SELECT id AS due_id FROM hpp_effect WHERE completed_at_us IS NULL \
+             AND (lease_until_us IS NULL OR lease_until_us <= {now}) \
+             ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         UPDATE hpp_effect SET attempts = attempts + 1, claimed_by = $1, \
+             lease_until_us = {now} + $3 \
+         FROM due WHERE id = due.due_id RETURNING {EFFECT_COLUMNS}",
+        now = now!()
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(worker)
+        .bind(limit)
+        .bind(lease_us)
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::database("claiming effects"))?;
+    rows.iter().map(effect_row).collect()
+}
+
+pub(crate) async fn end_claim(
+    pool: &PgPool,
+    id: i64,
+    attempt: i64,
+    complete: bool,
+) -> Result<bool, StoreError> {
+    let sql = if complete {
+        concat!(
+            "UPDATE hpp_effect SET completed_at_us = ",
+            now!(),
+            " WHERE id = $1 AND attempts = $2 AND completed_at_us IS NULL AND lease_until_us > ",
+            now!(),
+            " RETURNING id"
+        )
+    } else {
+        concat!(
+            "UPDATE hpp_effect SET lease_until_us = ",
+            now!(),
+            " WHERE id = $1 AND attempts = $2 AND completed_at_us IS NULL AND lease_until_us > ",
+            now!(),
+            " RETURNING id"
+        )
+    };
+    let ended = sqlx::query(sql)
+        .bind(id)
+        .bind(attempt)
+        .fetch_optional(pool)
+        .await
+        .map_err(StoreError::database("ending an effect's claim"))?;
+    Ok(ended.is_some())
+}
+
+pub(crate) async fn effect(pool: &PgPool, id: i64) -> Result<Option<EffectRow>, StoreError> {
+    let sql = format!("SELECT {EFFECT_COLUMNS} FROM hpp_effect WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .map_err(StoreError::database("reading an effect"))?;
+    row.as_ref().map(effect_row).transpose()
+}
+
+pub(crate) async fn effects(pool: &PgPool) -> Result<Vec<EffectRow>, StoreError> {
+    let sql = format!("SELECT {EFFECT_COLUMNS} FROM hpp_effect ORDER BY id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::database("listing effects"))?;
+    rows.iter().map(effect_row).collect()
+}
+
+fn effect_row(row: &PgRow) -> Result<EffectRow, StoreError> {
+    let read = || -> Result<EffectRow, sqlx::Error> {
+        Ok(EffectRow {
+            id: row.try_get(0)?,
+            session_id: row.try_get(1)?,
+            kind: row.try_get(2)?,
+            status: row.try_get(3)?,
+            authorization_token: row.try_get(4)?,
+            order_id: row.try_get(5)?,
+            klarna_reference: row.try_get(6)?,
+            kept_key: row.try_get(7)?,
+            rejected_key: row.try_get(8)?,
+            created_at_us: row.try_get(9)?,
+            attempts: row.try_get(10)?,
+            claimed_by: row.try_get(11)?,
+            lease_until_us: row.try_get(12)?,
+            completed_at_us: row.try_get(13)?,
+        })
+    };
+    read().map_err(StoreError::database("reading an effect row"))
+}
+
+pub(crate) async fn due_for_read(
+    pool: &PgPool,
+    now_us: i64,
+    limit: i64,
+    schedule: &ReadSchedule,
+) -> Result<Vec<DueRow>, StoreError> {
+    let rows = sqlx::query(
+        "WITH due AS (SELECT session_id AS due_id FROM hpp_session \
+             WHERE NOT is_final AND expires_at_us > $1 \
+             AND (next_read_at_us IS NULL OR next_read_at_us <= $1) \
+             ORDER BY expires_at_us, session_id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         UPDATE hpp_session SET next_read_at_us = $1 + $3 FROM due \
+         WHERE session_id = due.due_id \
+         RETURNING session_id, expires_at_us, precedence_key, last_read_at_us",
+    )
+    .bind(now_us)
+    .bind(limit)
+    .bind(crate::time::duration_micros(schedule.lease))
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::database("claiming sessions to read"))?;
+    rows.iter()
+        .map(|row| {
+            Ok(DueRow {
+                session_id: row.try_get(0)?,
+                expires_at_us: row.try_get(1)?,
+                precedence_key: row.try_get(2)?,
+                last_read_at_us: row.try_get(3)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::database("reading sessions to read"))
+}
+
+pub(crate) async fn record_read(
+    pool: &PgPool,
+    session_id: &str,
+    read_at_us: i64,
+    schedule: &ReadSchedule,
+) -> Result<bool, StoreError> {
+    let updated = sqlx::query(
+        // The schedule follows the latest read, also when an older one is recorded late.
+        "UPDATE hpp_session SET \
+             last_read_at_us = greatest(last_read_at_us, $2), \
+             next_read_at_us = CASE \
+                 WHEN expires_at_us IS NULL THEN NULL \
+                 WHEN greatest(last_read_at_us, $2) < expires_at_us - $4 \
+                     THEN least(greatest(last_read_at_us, $2) + $3, expires_at_us - $4) \
+                 ELSE expires_at_us END \
+         WHERE session_id = $1 RETURNING session_id",
+    )
+    .bind(session_id)
+    .bind(read_at_us)
+    .bind(crate::time::duration_micros(schedule.interval))
+    .bind(crate::time::duration_micros(schedule.margin))
+    .fetch_optional(pool)
+    .await
+    .map_err(StoreError::database("recording a read"))?;
+    Ok(updated.is_some())
+}
+
+pub(crate) async fn sessions(pool: &PgPool) -> Result<Vec<SessionRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT session_id, precedence_key, expires_at_us, callback_secret IS NOT NULL, \
+         registered_at_us, last_read_at_us, next_read_at_us FROM hpp_session ORDER BY session_id",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::database("listing sessions"))?;
+    rows.iter()
+        .map(|row| {
+            Ok(SessionRow {
+                session_id: row.try_get(0)?,
+                precedence_key: row.try_get(1)?,
+                expires_at_us: row.try_get(2)?,
+                registered: row.try_get(3)?,
+                registered_at_us: row.try_get(4)?,
+                last_read_at_us: row.try_get(5)?,
+                next_read_at_us: row.try_get(6)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::database("reading sessions"))
+}
+
+pub(crate) async fn unusable_deliveries(
+    pool: &PgPool,
+) -> Result<Vec<(i64, String, i64, String, String)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, session_id, received_at_us, reason, payload FROM hpp_unusable_delivery ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::database("listing unusable deliveries"))?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+                row.try_get(4)?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(StoreError::database("reading unusable deliveries"))
+}

@@ -1,0 +1,136 @@
+//! Postgres under READ COMMITTED: a delivery that waits for another instance's merge of the
+//! same session is classified against the row version that instance committed, not against
+//! the older snapshot its statement started with. The interleaving is forced: a second
+//! connection holds the row, changed and uncommitted, until the store's merge is seen waiting
+//! for it.
+#![cfg(feature = "postgres")]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Backend, at, payload, store};
+use hpp_status::wire::Timestamp;
+use hpp_status::{Observation, Outcome, Status};
+use hpp_store::EffectKind;
+use sqlx::Connection as _;
+
+fn obs(status: Status, ms: u64) -> Observation<Timestamp> {
+    Observation::new(status, at(ms))
+}
+
+/// Holds `session_id`'s row changed to `held` by an uncommitted transaction (another
+/// instance's merge; the store's trigger records its effect), runs the store's merge of `delivery` (which must wait),
+/// commits, and returns the merge's outcome and the session's effects.
+async fn behind_a_concurrent_merge(
+    name: &str,
+    before: Observation<Timestamp>,
+    held: Observation<Timestamp>,
+    delivery: Observation<Timestamp>,
+) -> (Outcome<Timestamp>, Vec<EffectKind>) {
+    let store = store(Backend::Postgres, name).await;
+    store.observe("s", &payload("s", before)).await.unwrap();
+
+    let mut other = sqlx::PgConnection::connect(&store.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut other).await.unwrap();
+    sqlx::query(
+        "UPDATE hpp_session SET held_before = precedence_key, precedence_key = $1, \
+         status = $2, is_final = true, authorization_token = 'tok-s' WHERE session_id = 's'",
+    )
+    .bind(held.precedence_key().as_bytes())
+    .bind(held.status.as_str())
+    .execute(&mut other)
+    .await
+    .unwrap();
+    let merging = {
+        let store = store.store.clone();
+        tokio::spawn(async move { store.observe("s", &payload("s", delivery)).await })
+    };
+    // Wait until the merge is blocked on the row lock, then let the other instance commit.
+    // Only this test's database counts: the other tests of this file run at the same time.
+    let mut watcher = sqlx::PgConnection::connect(&store.url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE hpp_session AS s SET%' \
+             AND datname = current_database()",
+        )
+        .fetch_one(&mut watcher)
+        .await
+        .unwrap();
+        if waiting == 1 {
+            break;
+        }
+        assert!(!merging.is_finished(), "the merge did not wait for the row");
+        assert!(
+            Instant::now() < deadline,
+            "the merge never waited for the row"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+    let outcome = merging.await.unwrap().unwrap();
+    assert_eq!(
+        store.session("s").await.unwrap().unwrap().latest(),
+        Some(outcome.current())
+    );
+    let effects = store.effects().await.unwrap();
+    (outcome, effects.into_iter().map(|e| e.kind).collect())
+}
+
+/// The trap: the statement's snapshot still shows IN_PROGRESS; classified against it, the
+/// retried COMPLETED would be a second `became_final()`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_final_behind_a_concurrent_merge_is_a_duplicate() {
+    let completed = obs(Status::Completed, 2_000);
+    let (outcome, effects) = behind_a_concurrent_merge(
+        "snapshot-duplicate",
+        obs(Status::InProgress, 1_000),
+        completed,
+        completed,
+    )
+    .await;
+    assert_eq!(outcome, Outcome::Duplicate { current: completed });
+    assert!(!outcome.became_final());
+    assert_eq!(
+        effects,
+        [EffectKind::PlaceOrder {
+            authorization_token: "tok-s".into()
+        }]
+    );
+}
+
+/// Against the snapshot this would be a duplicate of IN_PROGRESS; against the version that
+/// refused it, it is stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_open_status_behind_a_concurrent_final_is_stale() {
+    let in_progress = obs(Status::InProgress, 1_000);
+    let completed = obs(Status::Completed, 2_000);
+    let (outcome, effects) =
+        behind_a_concurrent_merge("snapshot-stale", in_progress, completed, in_progress).await;
+    assert_eq!(
+        outcome,
+        Outcome::Stale {
+            current: completed,
+            stale: in_progress
+        }
+    );
+    assert_eq!(effects.len(), 1);
+}
+
+/// An earlier COMPLETED behind the concurrent one: a duplicate that replaces the time, not a
+/// first final.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_earlier_final_behind_a_concurrent_final_replaces_the_time_only() {
+    let earlier = obs(Status::Completed, 1_500);
+    let (outcome, effects) = behind_a_concurrent_merge(
+        "snapshot-earlier",
+        obs(Status::InProgress, 1_000),
+        obs(Status::Completed, 2_000),
+        earlier,
+    )
+    .await;
+    assert_eq!(outcome, Outcome::Duplicate { current: earlier });
+    assert_eq!(effects.len(), 1);
+}
