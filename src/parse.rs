@@ -77,8 +77,59 @@ impl FromStr for Status {
     }
 }
 
-/// How many bytes of a rejected input a [`ParseStatusError`] keeps to quote.
-const QUOTED: usize = 32;
+/// A bounded, owned copy of a rejected input, for an error message: its first
+/// [`Quote::LEN`] bytes (cut at a character boundary) and its whole length. It needs no
+/// allocation, so errors that hold one are `Copy` and cost the same whatever the input's size.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Quote {
+    bytes: [u8; Quote::LEN],
+    len: u8,
+    input_len: usize,
+}
+
+impl Quote {
+    /// How many bytes of a rejected input are kept to quote.
+    pub(crate) const LEN: usize = 32;
+
+    /// The quote of `input`.
+    #[inline]
+    pub(crate) fn new(input: &str) -> Quote {
+        let mut len = input.len().min(Quote::LEN);
+        while !input.is_char_boundary(len) {
+            len -= 1;
+        }
+        let mut bytes = [0; Quote::LEN];
+        bytes[..len].copy_from_slice(&input.as_bytes()[..len]);
+        Quote {
+            bytes,
+            // At most `LEN` (32): it fits.
+            len: len as u8,
+            input_len: input.len(),
+        }
+    }
+
+    /// The quoted text: the whole input, or its first bytes when it was longer.
+    pub(crate) fn as_str(&self) -> &str {
+        // The bytes were copied from a `&str` and cut at a character boundary.
+        core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+
+    /// The length in bytes of the whole input.
+    pub(crate) const fn input_len(&self) -> usize {
+        self.input_len
+    }
+}
+
+impl fmt::Display for Quote {
+    /// The text, escaped and in quotes, then `(cut; N bytes in all)` when it was cut.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())?;
+        if self.input_len > usize::from(self.len) {
+            write!(f, " (cut; {} bytes in all)", self.input_len)?;
+        }
+        Ok(())
+    }
+}
 
 /// A string that is not the wire name of a [`Status`].
 ///
@@ -101,9 +152,7 @@ const QUOTED: usize = 32;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[error("{}", Message(self))]
 pub struct ParseStatusError {
-    quoted: [u8; QUOTED],
-    quoted_len: u8,
-    input_len: usize,
+    quote: Quote,
     case_of: Option<Status>,
 }
 
@@ -112,19 +161,11 @@ impl ParseStatusError {
     #[cold]
     #[inline(never)]
     fn new(input: &str) -> ParseStatusError {
-        let mut quoted_len = input.len().min(QUOTED);
-        while !input.is_char_boundary(quoted_len) {
-            quoted_len -= 1;
-        }
-        let mut quoted = [0; QUOTED];
-        quoted[..quoted_len].copy_from_slice(&input.as_bytes()[..quoted_len]);
         let case_of = Status::ALL
             .into_iter()
             .find(|s| s.as_str().eq_ignore_ascii_case(input));
         ParseStatusError {
-            quoted,
-            quoted_len: quoted_len as u8,
-            input_len: input.len(),
+            quote: Quote::new(input),
             case_of,
         }
     }
@@ -142,8 +183,7 @@ impl ParseStatusError {
     /// ```
     #[must_use]
     pub fn input(&self) -> &str {
-        // The bytes were copied from a `&str` and cut at a character boundary.
-        core::str::from_utf8(&self.quoted[..usize::from(self.quoted_len)]).unwrap_or_default()
+        self.quote.as_str()
     }
 
     /// The length in bytes of the whole rejected input.
@@ -155,7 +195,7 @@ impl ParseStatusError {
     /// ```
     #[must_use]
     pub const fn input_len(&self) -> usize {
-        self.input_len
+        self.quote.input_len()
     }
 
     /// The status whose name the input matches but for letter case, such as
@@ -177,7 +217,7 @@ impl fmt::Debug for ParseStatusError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ParseStatusError")
             .field("input", &self.input())
-            .field("input_len", &self.input_len)
+            .field("input_len", &self.input_len())
             .field("case_of", &self.case_of)
             .finish()
     }
@@ -188,10 +228,7 @@ struct Message<'a>(&'a ParseStatusError);
 impl fmt::Display for Message<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let error = self.0;
-        write!(f, "unknown HPP status {:?}", error.input())?;
-        if error.input_len > usize::from(error.quoted_len) {
-            write!(f, " (cut; {} bytes in all)", error.input_len)?;
-        }
+        write!(f, "unknown HPP status {}", error.quote)?;
         if let Some(status) = error.case_of {
             write!(
                 f,

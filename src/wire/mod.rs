@@ -33,4 +33,4 @@ pub use self::reported::ReportedStatus;
 pub use self::session::{
     Completion, Customer, ManualIdentification, ObservationError, SessionResponse, StatusCallback,
 };
-pub use self::timestamp::{ParseTimestampError, Timestamp};
+pub use self::timestamp::{ParseTimestampError, Timestamp, TimestampRangeError};
