@@ -118,6 +118,13 @@ impl Quote {
     pub(crate) const fn input_len(&self) -> usize {
         self.input_len
     }
+
+    /// Says the whole input was `input_len` bytes long: for a quote made from the head of a
+    /// longer text, which was not kept.
+    #[cfg(feature = "wire")]
+    pub(crate) fn set_input_len(&mut self, input_len: usize) {
+        self.input_len = input_len;
+    }
 }
 
 impl fmt::Display for Quote {

@@ -25,11 +25,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod lenient;
+mod problem;
 mod reported;
 mod session;
 mod timestamp;
 
-pub use self::reported::ReportedStatus;
+pub use self::problem::{FieldError, FieldProblem, Found};
+pub use self::reported::{ReportedStatus, UnrecognizedStatus};
 pub use self::session::{
     Completion, Customer, ManualIdentification, ObservationError, SessionResponse, StatusCallback,
 };

@@ -1,30 +1,4 @@
 //! [`Timestamp`]: an RFC 3339 instant as the HPP API writes it, read by a strict parser.
-//!
-//! # The grammar
-//!
-//! What is accepted is RFC 3339 §5.6 `date-time` exactly, and nothing else:
-//!
-//! ```text
-//! date-time   = date ("T" / "t") time offset
-//! date        = YYYY "-" MM "-" DD              ; year 0000-9999, a day of that month
-//! time        = hh ":" mm ":" ss ["." 1*9DIGIT] ; hh 00-23, mm 00-59, ss 00-59
-//! offset      = "Z" / "z" / ("+" / "-") hh ":" mm
-//! ```
-//!
-//! Every field has exactly its number of digits. Refused, among others: the basic format
-//! (`20190513T145146Z`), a missing seconds field (`2019-05-13T14Z`), a comma before the
-//! fraction, offsets without their colon or minutes (`+0200`, `+02`), with seconds
-//! (`+02:00:30`) or past 23:59 (`+24:00`), six-digit years (`+002019-...`), a time-zone
-//! annotation (`...Z[Europe/Paris]`), a space for the `T`, and a missing offset.
-//!
-//! Two choices narrow RFC 3339 and say why:
-//!
-//! - **A leap second** (`23:59:60`) is refused. Neither the instants of this crate nor
-//!   `jiff`'s have leap seconds: keeping one would mean changing it (to `:59`, or to the next
-//!   minute) and so ordering it wrongly against the stamps around it. The HPP API writes UTC
-//!   from clocks that never show `:60`, so a refusal loses nothing real, and says so.
-//! - **More than nine fraction digits** are refused: the crate keeps nanoseconds, and
-//!   rounding would change the instant (and could reorder two stamps).
 
 use core::cmp::Ordering;
 use core::fmt;
@@ -58,7 +32,7 @@ const WIDEST_OFFSET: i16 = 23 * 60 + 59;
 const EPOCH: Date = Date::constant(1970, 1, 1);
 
 /// An instant, read from RFC 3339 text (`2019-05-13T14:51:46.288Z`, or with a numeric
-/// offset) by a strict parser (the grammar is in the [module documentation](self)), and
+/// offset) by a strict parser (see [the grammar](#the-grammar) below), and
 /// written back in the API's form: UTC with milliseconds, or with every digit it has when it
 /// is finer than a millisecond, so that writing and reading back is exact.
 ///
@@ -87,6 +61,32 @@ const EPOCH: Date = Date::constant(1970, 1, 1);
 /// assert_eq!(first.to_string(), "0000-01-01T00:00:00.000+01:00");
 /// # Ok::<(), hpp_status::wire::ParseTimestampError>(())
 /// ```
+///
+/// # The grammar
+///
+/// What is accepted is RFC 3339 §5.6 `date-time` exactly, and nothing else:
+///
+/// ```text
+/// date-time   = date ("T" / "t") time offset
+/// date        = YYYY "-" MM "-" DD              ; year 0000-9999, a day of that month
+/// time        = hh ":" mm ":" ss ["." 1*9DIGIT] ; hh 00-23, mm 00-59, ss 00-59
+/// offset      = "Z" / "z" / ("+" / "-") hh ":" mm
+/// ```
+///
+/// Every field has exactly its number of digits. Refused, among others: the basic format
+/// (`20190513T145146Z`), a missing seconds field (`2019-05-13T14Z`), a comma before the
+/// fraction, offsets without their colon or minutes (`+0200`, `+02`), with seconds
+/// (`+02:00:30`) or past 23:59 (`+24:00`), six-digit years (`+002019-...`), a time-zone
+/// annotation (`...Z[Europe/Paris]`), a space for the `T`, and a missing offset.
+///
+/// Two choices narrow RFC 3339 and say why:
+///
+/// - **A leap second** (`23:59:60`) is refused. Neither the instants of this crate nor
+///   `jiff`'s have leap seconds: keeping one would mean changing it (to `:59`, or to the next
+///   minute) and so ordering it wrongly against the stamps around it. The HPP API writes UTC
+///   from clocks that never show `:60`, so a refusal loses nothing real, and says so.
+/// - **More than nine fraction digits** are refused: the crate keeps nanoseconds, and
+///   rounding would change the instant (and could reorder two stamps).
 #[derive(Clone, Copy)]
 pub struct Timestamp {
     /// Whole seconds since the Unix epoch, rounded down.
@@ -421,8 +421,7 @@ impl TryFrom<Timestamp> for jiff::Timestamp {
 impl FromStr for Timestamp {
     type Err = ParseTimestampError;
 
-    /// Reads RFC 3339 `date-time` text strictly (the grammar is in the
-    /// [module documentation](self)).
+    /// Reads RFC 3339 `date-time` text strictly: see [the grammar](Timestamp#the-grammar).
     fn from_str(text: &str) -> Result<Timestamp, ParseTimestampError> {
         read(text.as_bytes()).map_err(|(at, problem)| ParseTimestampError {
             quote: Quote::new(text),
@@ -667,6 +666,22 @@ fn read(bytes: &[u8]) -> Result<Timestamp, (usize, Problem)> {
     Ok(Timestamp::read_with(utc, nanosecond, offset))
 }
 
+/// The parse error of a text of `len` bytes that begins with `head`, a head long enough
+/// (more than 35 bytes) to decide the error; for a head that parses (a text that goes on past
+/// a whole timestamp), the error is the text after it.
+pub(crate) fn cut_text_error(head: &str, len: usize) -> ParseTimestampError {
+    let (at, problem) = match read(head.as_bytes()) {
+        Err(found) => found,
+        Ok(_) => (
+            head.len(),
+            Problem::Expected("the end of the text after the offset"),
+        ),
+    };
+    let mut quote = Quote::new(head);
+    quote.set_input_len(len);
+    ParseTimestampError { quote, at, problem }
+}
+
 /// The optional fraction of a second, `.` and one to nine digits, as nanoseconds.
 fn fraction(reader: &mut Reader<'_>) -> Result<u32, (usize, Problem)> {
     if reader.peek() != Some(b'.') {
@@ -690,8 +705,7 @@ fn fraction(reader: &mut Reader<'_>) -> Result<u32, (usize, Problem)> {
     Ok(nanosecond * 10u32.pow((9 - digits) as u32))
 }
 
-/// Text that is not an RFC 3339 `date-time` (the grammar is in the
-/// [module documentation](self)): the message quotes the text (its first 32 bytes, escaped)
+/// Text that is not an RFC 3339 `date-time` (see [the grammar](Timestamp#the-grammar)): the message quotes the text (its first 32 bytes, escaped)
 /// and says what was wrong at which byte. The error owns what it quotes and needs no
 /// allocation, whatever the length of the text.
 ///

@@ -144,7 +144,10 @@ fn parse_delivery(text: &str) -> Result<(Source, SessionResponse), String> {
     if value.get("event_id").is_some() || value.get("session").is_some() {
         let callback: StatusCallback =
             serde_json::from_value(value).map_err(|e| format!("not a status callback: {e}"))?;
-        Ok((Source::Callback(callback.event_id), callback.session))
+        Ok((
+            Source::Callback(callback.event_id.unwrap_or_default()),
+            callback.session,
+        ))
     } else if value.is_object() {
         let session: SessionResponse =
             serde_json::from_value(value).map_err(|e| format!("not a Read Session body: {e}"))?;
@@ -181,12 +184,7 @@ fn take(report: &mut Report, line: usize, source: Source, session: &SessionRespo
     if let Some(completion) = session.completion() {
         entry.completion = Some(match completion {
             Completion::AuthorizationToken(token) => format!("authorization token {token}"),
-            Completion::Order {
-                order_id,
-                klarna_reference,
-            } => {
-                format!("order {order_id}, Klarna reference {klarna_reference}")
-            }
+            other => other.to_string(),
         });
     }
     let observation = match session.observation() {
