@@ -72,38 +72,45 @@ impl FromStr for Status {
     /// assert_eq!(error.case_of(), Some(Status::InProgress));
     /// assert!(error.to_string().contains("did you mean \"IN_PROGRESS\""));
     /// ```
+    #[inline]
     fn from_str(name: &str) -> Result<Status, ParseStatusError> {
         Status::find_name(name).ok_or_else(|| ParseStatusError::new(name))
     }
 }
 
-/// A bounded, owned copy of a rejected input, for an error message: its first
-/// [`Quote::LEN`] bytes (cut at a character boundary) and its whole length. It needs no
-/// allocation, so errors that hold one are `Copy` and cost the same whatever the input's size.
+/// How many bytes of a rejected input a [`Quote`] keeps.
+const QUOTED: usize = 32;
+
+/// A bounded, owned copy of a rejected input, for an error message: its first 32 bytes (cut
+/// at a character boundary) and its whole length. It needs no allocation, so errors that
+/// hold one are `Copy` and cost the same whatever the input's size.
+///
+/// `extra` is the error's own small field, kept in the quote's padding so that the error
+/// stays 48 bytes: a `Result` that large is returned through memory, and each byte more is
+/// copied by every caller that keeps the whole `Result`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Quote {
-    bytes: [u8; Quote::LEN],
+pub(crate) struct Quote<X = ()> {
+    bytes: [u8; QUOTED],
     len: u8,
+    pub(crate) extra: X,
     input_len: usize,
 }
 
-impl Quote {
-    /// How many bytes of a rejected input are kept to quote.
-    pub(crate) const LEN: usize = 32;
-
-    /// The quote of `input`.
+impl<X> Quote<X> {
+    /// The quote of `input`, with the error's `extra` field.
     #[inline]
-    pub(crate) fn new(input: &str) -> Quote {
-        let mut len = input.len().min(Quote::LEN);
+    pub(crate) fn with(input: &str, extra: X) -> Quote<X> {
+        let mut len = input.len().min(QUOTED);
         while !input.is_char_boundary(len) {
             len -= 1;
         }
-        let mut bytes = [0; Quote::LEN];
+        let mut bytes = [0; QUOTED];
         bytes[..len].copy_from_slice(&input.as_bytes()[..len]);
         Quote {
             bytes,
-            // At most `LEN` (32): it fits.
+            // At most 32: it fits.
             len: len as u8,
+            extra,
             input_len: input.len(),
         }
     }
@@ -127,7 +134,15 @@ impl Quote {
     }
 }
 
-impl fmt::Display for Quote {
+impl Quote {
+    /// The quote of `input`.
+    #[inline]
+    pub(crate) fn new(input: &str) -> Quote {
+        Quote::with(input, ())
+    }
+}
+
+impl<X> fmt::Display for Quote<X> {
     /// The text, escaped and in quotes, then `(cut; N bytes in all)` when it was cut.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?}", self.as_str())?;
@@ -159,8 +174,8 @@ impl fmt::Display for Quote {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[error("{}", Message(self))]
 pub struct ParseStatusError {
-    quote: Quote,
-    case_of: Option<Status>,
+    /// The input, and the status it matches but for letter case.
+    quote: Quote<Option<Status>>,
 }
 
 impl ParseStatusError {
@@ -172,8 +187,7 @@ impl ParseStatusError {
             .into_iter()
             .find(|s| s.as_str().eq_ignore_ascii_case(input));
         ParseStatusError {
-            quote: Quote::new(input),
-            case_of,
+            quote: Quote::with(input, case_of),
         }
     }
 
@@ -216,7 +230,7 @@ impl ParseStatusError {
     /// ```
     #[must_use]
     pub const fn case_of(&self) -> Option<Status> {
-        self.case_of
+        self.quote.extra
     }
 }
 
@@ -225,7 +239,7 @@ impl fmt::Debug for ParseStatusError {
         f.debug_struct("ParseStatusError")
             .field("input", &self.input())
             .field("input_len", &self.input_len())
-            .field("case_of", &self.case_of)
+            .field("case_of", &self.case_of())
             .finish()
     }
 }
@@ -236,7 +250,7 @@ impl fmt::Display for Message<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let error = self.0;
         write!(f, "unknown HPP status {}", error.quote)?;
-        if let Some(status) = error.case_of {
+        if let Some(status) = error.case_of() {
             write!(
                 f,
                 ": status names are upper case, did you mean {:?}?",
