@@ -454,6 +454,11 @@ fn every_documented_field_round_trips_through_json_and_postcard() {
     postcard_round_trip(&SessionResponse::default());
     postcard_round_trip(full.customer.as_ref().unwrap());
     postcard_round_trip(full.manual_identification.as_ref().unwrap());
+    // A stored tracker of wire timestamps, too.
+    let tracker: hpp_status::Tracker<Timestamp> =
+        hpp_status::Tracker::from(callback.session.observation().unwrap());
+    postcard_round_trip(&tracker);
+    json_round_trip(&tracker);
     // Out-of-range timestamps keep their offset both ways.
     let edge = session(
         r#"{"status":"BACK","updated_at":"0000-01-01T00:00:00.000+01:00","expires_at":"9999-12-31T23:59:59.999-05:00"}"#,
