@@ -90,6 +90,12 @@ impl Source {
     pub const ALL: [Source; 2] = [Source::Callback, Source::ReadSession];
 
     /// The name serde and `Display` use: `"callback"` or `"read_session"`.
+    ///
+    /// ```
+    /// use hpp_status::ledger::Source;
+    ///
+    /// assert_eq!(Source::Callback.as_str(), "callback");
+    /// ```
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         <Source as strum::VariantNames>::VARIANTS[self as usize]
@@ -119,6 +125,14 @@ pub struct Delivery<'a> {
 
 impl<'a> Delivery<'a> {
     /// A status callback, at `position` in its stream (a line number, a sequence number...).
+    ///
+    /// ```
+    /// use hpp_status::ledger::{Delivery, Source};
+    /// use hpp_status::wire::StatusCallback;
+    ///
+    /// let callback = StatusCallback::default();
+    /// assert_eq!(Delivery::callback(3, &callback).source(), Source::Callback);
+    /// ```
     #[must_use]
     pub fn callback(position: u64, callback: &'a StatusCallback) -> Delivery<'a> {
         Delivery {
@@ -131,6 +145,14 @@ impl<'a> Delivery<'a> {
     }
 
     /// A Read Session body, at `position` in its stream.
+    ///
+    /// ```
+    /// use hpp_status::ledger::{Delivery, Source};
+    /// use hpp_status::wire::SessionResponse;
+    ///
+    /// let read = SessionResponse::default();
+    /// assert_eq!(Delivery::read_session(3, &read).position(), 3);
+    /// ```
     #[must_use]
     pub fn read_session(position: u64, session: &'a SessionResponse) -> Delivery<'a> {
         Delivery {

@@ -131,8 +131,9 @@ pub(crate) const KEPT_TEXT: usize = 256;
 /// text's.
 const KEPT_HEAD: usize = 64;
 
-/// What a malformed field held: the value itself when it is small and scalar, else what kind
-/// of value it was (and, for a long text, its first 64 bytes and its length).
+/// What a malformed field held: the value itself when it is a short string, a boolean or a
+/// number, else what kind of value it was (and, for a long text, its first 64 bytes and its
+/// length). Only strings, booleans and integers are written back ([`is_kept`](Found::is_kept)).
 ///
 /// ```
 /// use hpp_status::wire::{Found, SessionResponse};
@@ -166,7 +167,10 @@ pub enum Found {
     Integer(i64),
     /// A non-negative integer.
     Unsigned(u64),
-    /// A number with a fraction or an exponent.
+    /// A number with a fraction or an exponent. Reported, but not written back: a JSON
+    /// reader need not read the text it is written as back to the same `f64` (`serde_json`
+    /// without `float_roundtrip` does not, for some), so it could not read back the same
+    /// problem.
     Float(f64),
     /// An array (not kept).
     Array,
@@ -239,8 +243,8 @@ impl Found {
         }
     }
 
-    /// Whether the value itself is kept (a string of at most 256 bytes, a boolean or a
-    /// number): then it is written back where it was, and reads back as the same problem.
+    /// Whether the value itself is kept (a string of at most 256 bytes, a boolean or an
+    /// integer): then it is written back where it was, and reads back as the same problem.
     ///
     /// ```
     /// use hpp_status::wire::Found;
@@ -252,11 +256,7 @@ impl Found {
     pub const fn is_kept(&self) -> bool {
         matches!(
             self,
-            Found::Text(_)
-                | Found::Boolean(_)
-                | Found::Integer(_)
-                | Found::Unsigned(_)
-                | Found::Float(_)
+            Found::Text(_) | Found::Boolean(_) | Found::Integer(_) | Found::Unsigned(_)
         )
     }
 
@@ -271,8 +271,11 @@ impl Found {
             Found::Boolean(value) => state.serialize_field(name, value)?,
             Found::Integer(value) => state.serialize_field(name, value)?,
             Found::Unsigned(value) => state.serialize_field(name, value)?,
-            Found::Float(value) => state.serialize_field(name, value)?,
-            Found::LongText { .. } | Found::Array | Found::Object | Found::Other => {
+            Found::LongText { .. }
+            | Found::Float(_)
+            | Found::Array
+            | Found::Object
+            | Found::Other => {
                 return Ok(false);
             }
         }
@@ -304,7 +307,8 @@ impl fmt::Display for Found {
 /// `Display` writes `` `field`: `` and the error.
 ///
 /// With serde it is `{"field":"expires_at","message":"...","found":{"text":"soon"}}`
-/// (`message` is written for people and ignored when read).
+/// (`message` is written for people and ignored when read); it reads back equal (a
+/// [`Found::Float`] only as exactly as the format's reader reads numbers back).
 ///
 /// ```
 /// use hpp_status::wire::SessionResponse;

@@ -57,8 +57,20 @@ pub enum ReportedStatus {
 
 impl ReportedStatus {
     /// The wire name of [`ReportedStatus::ManualIdCheck`].
+    ///
+    /// ```
+    /// use hpp_status::wire::ReportedStatus;
+    ///
+    /// assert_eq!(ReportedStatus::ManualIdCheck.as_str(), ReportedStatus::MANUAL_ID_CHECK);
+    /// ```
     pub const MANUAL_ID_CHECK: &'static str = "MANUAL_ID_CHECK";
     /// The wire name of [`ReportedStatus::Timeout`].
+    ///
+    /// ```
+    /// use hpp_status::wire::ReportedStatus;
+    ///
+    /// assert_eq!(ReportedStatus::from_wire(ReportedStatus::TIMEOUT), ReportedStatus::Timeout);
+    /// ```
     pub const TIMEOUT: &'static str = "TIMEOUT";
 
     /// The status, when it is one of the eight of the lifecycle.

@@ -121,7 +121,18 @@ fn check_problems(problems: &[FieldProblem]) {
         assert!(message.len() < 600, "{message}");
         let report = serde_json::to_string(problem).unwrap();
         let read: FieldProblem = serde_json::from_str(&report).unwrap();
-        assert_eq!(&read, problem);
+        match (read.found(), problem.found()) {
+            // serde_json (without `float_roundtrip`) may read the shortest text of a double
+            // back to a neighbouring double: the same problem, not the same bits.
+            (Found::Float(read_back), Found::Float(written)) => {
+                assert_eq!(read.field(), problem.field());
+                assert!(
+                    (read_back - written).abs() <= written.abs() * 1e-15,
+                    "{report}"
+                );
+            }
+            _ => assert_eq!(&read, problem),
+        }
         match problem.error() {
             FieldError::Timestamp(error) => {
                 let text = match problem.found() {
@@ -313,7 +324,8 @@ fn found_key(found: &Found) -> FoundKey {
     }
 }
 
-/// What the tolerant reading makes of a malformed value: kept when small and scalar.
+/// What the tolerant reading makes of a malformed value: the value itself when scalar (kept,
+/// and written back, when a short string, a boolean or an integer).
 fn found_of(value: &Value) -> Found {
     match value {
         Value::String(text) if text.len() <= 256 => Found::Text(text.clone()),
@@ -348,7 +360,6 @@ fn kept_value(found: &Found) -> Option<Value> {
             Found::Boolean(value) => value.to_string(),
             Found::Integer(value) => value.to_string(),
             Found::Unsigned(value) => value.to_string(),
-            Found::Float(value) => serde_json::to_string(value).unwrap(),
             _ => unreachable!("only kept values"),
         })
         .unwrap()
