@@ -253,33 +253,42 @@ impl Found {
     /// assert!(!Found::Array.is_kept());
     /// ```
     #[must_use]
-    pub const fn is_kept(&self) -> bool {
-        matches!(
-            self,
-            Found::Text(_) | Found::Boolean(_) | Found::Integer(_) | Found::Unsigned(_)
-        )
+    pub fn is_kept(&self) -> bool {
+        self.kept().is_some()
     }
 
-    /// Writes the kept value back as it came; `false` when it is not kept.
-    pub(crate) fn serialize_kept<S: SerializeStruct>(
-        &self,
-        state: &mut S,
-        name: &'static str,
-    ) -> Result<bool, S::Error> {
+    /// The value to write back where it was, when it is kept.
+    pub(crate) fn kept(&self) -> Option<Kept<'_>> {
         match self {
-            Found::Text(text) => state.serialize_field(name, text)?,
-            Found::Boolean(value) => state.serialize_field(name, value)?,
-            Found::Integer(value) => state.serialize_field(name, value)?,
-            Found::Unsigned(value) => state.serialize_field(name, value)?,
+            Found::Text(text) => Some(Kept::Text(text)),
+            Found::Boolean(value) => Some(Kept::Boolean(*value)),
+            Found::Integer(value) => Some(Kept::Integer(*value)),
+            Found::Unsigned(value) => Some(Kept::Unsigned(*value)),
             Found::LongText { .. }
             | Found::Float(_)
             | Found::Array
             | Found::Object
-            | Found::Other => {
-                return Ok(false);
-            }
+            | Found::Other => None,
         }
-        Ok(true)
+    }
+}
+
+/// A kept [`Found`] value, written back as it came.
+pub(crate) enum Kept<'a> {
+    Text(&'a str),
+    Boolean(bool),
+    Integer(i64),
+    Unsigned(u64),
+}
+
+impl Serialize for Kept<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            Kept::Text(text) => serializer.serialize_str(text),
+            Kept::Boolean(value) => serializer.serialize_bool(value),
+            Kept::Integer(value) => serializer.serialize_i64(value),
+            Kept::Unsigned(value) => serializer.serialize_u64(value),
+        }
     }
 }
 

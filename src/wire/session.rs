@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use serde::de::{Deserialize, Deserializer};
-use serde::ser::{Serialize, SerializeStruct, Serializer};
+use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
 
 use super::lenient;
 use super::problem::{Field, FieldProblem};
@@ -418,35 +418,79 @@ pub enum ObservationError {
     UnusableUpdatedAt(FieldProblem),
 }
 
-/// Writes the fields of a struct: each present value; in a human-readable format, an absent
-/// field's kept problem value, or nothing; in another format, every field as an `Option`.
-pub(crate) struct FieldWriter<'a, S> {
-    state: S,
-    problems: &'a [FieldProblem],
-    human: bool,
+/// Writes the fields of a payload: in a human-readable format, as a map of the present
+/// values and of the kept values of absent fields' problems; in another format, as a struct
+/// of every field, each an `Option`.
+enum FieldWriter<'a, S: Serializer> {
+    Human {
+        map: S::SerializeMap,
+        problems: &'a [FieldProblem],
+    },
+    Compact(S::SerializeStruct),
 }
 
-impl<S: SerializeStruct> FieldWriter<'_, S> {
+impl<'a, S: Serializer> FieldWriter<'a, S> {
+    /// A writer of the struct `name` of `fields` fields (in a non-human-readable format).
+    fn new(
+        serializer: S,
+        name: &'static str,
+        fields: usize,
+        problems: &'a [FieldProblem],
+    ) -> Result<FieldWriter<'a, S>, S::Error> {
+        Ok(if serializer.is_human_readable() {
+            FieldWriter::Human {
+                map: serializer.serialize_map(None)?,
+                problems,
+            }
+        } else {
+            FieldWriter::Compact(serializer.serialize_struct(name, fields)?)
+        })
+    }
+
+    /// An optional documented field.
     fn field<T: Serialize>(
         &mut self,
         name: &'static str,
         field: Field,
         value: Option<&T>,
     ) -> Result<(), S::Error> {
-        if !self.human {
-            return self.state.serialize_field(name, &value);
+        match self {
+            FieldWriter::Compact(state) => state.serialize_field(name, &value),
+            FieldWriter::Human { map, problems } => {
+                if let Some(value) = value {
+                    return map.serialize_entry(name, value);
+                }
+                let problem = problems.iter().find(|p| p.field_id() == field);
+                match problem.and_then(|problem| problem.found().kept()) {
+                    Some(kept) => map.serialize_entry(name, &kept),
+                    None => Ok(()),
+                }
+            }
         }
-        if let Some(value) = value {
-            return self.state.serialize_field(name, value);
+    }
+
+    /// A field written in every format.
+    fn always<T: Serialize>(&mut self, name: &'static str, value: &T) -> Result<(), S::Error> {
+        match self {
+            FieldWriter::Compact(state) => state.serialize_field(name, value),
+            FieldWriter::Human { map, .. } => map.serialize_entry(name, value),
         }
-        let kept = match self.problems.iter().find(|p| p.field_id() == field) {
-            Some(problem) => problem.found().serialize_kept(&mut self.state, name)?,
-            None => false,
-        };
-        if !kept {
-            self.state.skip_field(name)?;
+    }
+
+    /// The problems, written as a list in a non-human-readable format only (a human-readable
+    /// one writes their kept values back where they were).
+    fn problems(&mut self, problems: &[FieldProblem]) -> Result<(), S::Error> {
+        match self {
+            FieldWriter::Compact(state) => state.serialize_field("problems", problems),
+            FieldWriter::Human { .. } => Ok(()),
         }
-        Ok(())
+    }
+
+    fn end(self) -> Result<S::Ok, S::Error> {
+        match self {
+            FieldWriter::Compact(state) => state.end(),
+            FieldWriter::Human { map, .. } => map.end(),
+        }
     }
 }
 
@@ -459,12 +503,7 @@ struct CustomerOut<'a> {
 
 impl Serialize for CustomerOut<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let human = serializer.is_human_readable();
-        let mut out = FieldWriter {
-            state: serializer.serialize_struct("Customer", 5)?,
-            problems: self.problems,
-            human,
-        };
+        let mut out = FieldWriter::new(serializer, "Customer", 5, self.problems)?;
         let customer = self.customer;
         let at = |index| self.field.customer_field(index);
         out.field("date_of_birth", at(0), customer.date_of_birth.as_ref())?;
@@ -476,7 +515,7 @@ impl Serialize for CustomerOut<'_> {
             customer.national_identification_number.as_ref(),
         )?;
         out.field("title", at(4), customer.title.as_ref())?;
-        out.state.end()
+        out.end()
     }
 }
 
@@ -500,12 +539,7 @@ struct ManualOut<'a> {
 
 impl<'a> Serialize for ManualOut<'a> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let human = serializer.is_human_readable();
-        let mut out = FieldWriter {
-            state: serializer.serialize_struct("ManualIdentification", 4)?,
-            problems: self.problems,
-            human,
-        };
+        let mut out = FieldWriter::new(serializer, "ManualIdentification", 4, self.problems)?;
         let manual = self.manual;
         out.field(
             "challenge",
@@ -533,7 +567,7 @@ impl<'a> Serialize for ManualOut<'a> {
             Field::MANUAL_EXPIRES_AT,
             manual.expires_at.as_ref(),
         )?;
-        out.state.end()
+        out.end()
     }
 }
 
@@ -552,12 +586,7 @@ impl Serialize for SessionResponse {
     /// See [Writing](SessionResponse#writing): the present fields and the kept problem values in a
     /// human-readable format; every field and the problems in another.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let human = serializer.is_human_readable();
-        let mut out = FieldWriter {
-            state: serializer.serialize_struct("SessionResponse", 10)?,
-            problems: &self.problems,
-            human,
-        };
+        let mut out = FieldWriter::new(serializer, "SessionResponse", 10, &self.problems)?;
         out.field("session_id", Field::SESSION_ID, self.session_id.as_ref())?;
         out.field("status", Field::STATUS, self.status.as_ref())?;
         out.field("updated_at", Field::UPDATED_AT, self.updated_at.as_ref())?;
@@ -582,12 +611,8 @@ impl Serialize for SessionResponse {
             Field::MANUAL_IDENTIFICATION,
             manual.as_ref(),
         )?;
-        if human {
-            out.state.skip_field("problems")?;
-        } else {
-            out.state.serialize_field("problems", &self.problems)?;
-        }
-        out.state.end()
+        out.problems(&self.problems)?;
+        out.end()
     }
 }
 
@@ -633,20 +658,11 @@ impl Serialize for StatusCallback {
     /// problem value written back) in a human-readable format; every field and the problems
     /// in another.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let human = serializer.is_human_readable();
-        let mut out = FieldWriter {
-            state: serializer.serialize_struct("StatusCallback", 3)?,
-            problems: &self.problems,
-            human,
-        };
+        let mut out = FieldWriter::new(serializer, "StatusCallback", 3, &self.problems)?;
         out.field("event_id", Field::EVENT_ID, self.event_id.as_ref())?;
-        out.state.serialize_field("session", &self.session)?;
-        if human {
-            out.state.skip_field("problems")?;
-        } else {
-            out.state.serialize_field("problems", &self.problems)?;
-        }
-        out.state.end()
+        out.always("session", &self.session)?;
+        out.problems(&self.problems)?;
+        out.end()
     }
 }
 
