@@ -177,6 +177,11 @@ fn year_0000_in_a_positive_offset_is_written_back_as_rfc_3339() {
     assert!(last > ts("9999-12-31T23:59:59.999999999Z"));
     assert_eq!(Timestamp::MIN, ts("0000-01-01T00:00:00+23:59"));
     assert_eq!(Timestamp::MAX, ts("9999-12-31T23:59:59.999999999-23:59"));
+    assert_eq!(Timestamp::MIN.to_string(), "0000-01-01T00:00:00.000+23:59");
+    assert_eq!(
+        Timestamp::MAX.to_string(),
+        "9999-12-31T23:59:59.999999999-23:59"
+    );
 }
 
 #[test]
@@ -330,6 +335,38 @@ fn arithmetic_and_expiry_stay_in_range() {
     );
     // A margin past the beginning of time opens the window at MIN.
     assert_eq!(*t.expiry(Duration::MAX).last_read_from(), Timestamp::MIN);
+}
+
+#[test]
+fn now_is_the_clock_to_the_millisecond() {
+    let before = jiff::Timestamp::now().as_millisecond();
+    let now = Timestamp::now();
+    let after = jiff::Timestamp::now().as_millisecond();
+    let (second, nanos) = now.unix();
+    assert_eq!(nanos % 1_000_000, 0, "{now}");
+    let millisecond = i64::from(second) * 1000 + i64::from(nanos / 1_000_000);
+    assert!(
+        (before..=after).contains(&millisecond),
+        "{before} <= {millisecond} <= {after}"
+    );
+}
+
+#[test]
+fn hashes_follow_the_instant() {
+    use std::collections::HashSet;
+    let same: HashSet<Timestamp> = [
+        ts("0000-01-01T00:00:00+01:00"),
+        ts("0000-01-01T01:00:00+02:00"),
+        ts("2019-05-13T16:51:46.288+02:00"),
+        ts("2019-05-13T14:51:46.288Z"),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(same.len(), 2);
+    let distinct: HashSet<u64> = (0..100)
+        .map(|ms| hash_of(Timestamp::from_unix(1_557_759_106, ms * 1_000_000).unwrap()))
+        .collect();
+    assert_eq!(distinct.len(), 100, "different instants hash differently");
 }
 
 #[test]

@@ -210,10 +210,12 @@ impl Timestamp {
         }
         let offset = if second < UTC_FIRST_SECOND {
             WIDEST_OFFSET
-        } else {
+        } else if second >= UTC_END_SECOND {
             -WIDEST_OFFSET
+        } else {
+            0
         };
-        Some(Timestamp::read_with(second, nanosecond, offset))
+        Some(Timestamp::raw(second, nanosecond, offset))
     }
 
     /// The instant as whole seconds since the Unix epoch (rounded down, also before the
@@ -255,15 +257,10 @@ impl Timestamp {
         // Whole milliseconds: what the API writes, so that a stamp written and read back
         // compares equal.
         let millisecond = jiff::Timestamp::now().as_millisecond();
-        // The remainder is in 0..1000; a clock outside years 0000-9999 is clamped.
+        // The remainder is in 0..1000. jiff's range ends before `MAX`, so only a clock set
+        // before year 0000 is out of range: it reads as `MIN`.
         let nanosecond = millisecond.rem_euclid(1000) as u32 * NANOS_PER_MILLI;
-        Timestamp::from_unix(millisecond.div_euclid(1000), nanosecond).unwrap_or(
-            if millisecond < 0 {
-                Timestamp::MIN
-            } else {
-                Timestamp::MAX
-            },
-        )
+        Timestamp::from_unix(millisecond.div_euclid(1000), nanosecond).unwrap_or(Timestamp::MIN)
     }
 
     /// The instant `duration` later, or `None` past [`MAX`](Timestamp::MAX). Written with
