@@ -344,7 +344,7 @@ fn now_is_the_clock_to_the_millisecond() {
     let after = jiff::Timestamp::now().as_millisecond();
     let (second, nanos) = now.unix();
     assert_eq!(nanos % 1_000_000, 0, "{now}");
-    let millisecond = i64::from(second) * 1000 + i64::from(nanos / 1_000_000);
+    let millisecond = second * 1000 + i64::from(nanos / 1_000_000);
     assert!(
         (before..=after).contains(&millisecond),
         "{before} <= {millisecond} <= {after}"
