@@ -559,3 +559,97 @@ fn field_problems_serialise_as_a_report_and_read_back() {
         "{read}"
     );
 }
+
+#[test]
+fn found_values_compare_by_kind_and_value() {
+    let all = [
+        Found::Text("a".into()),
+        Found::Text("b".into()),
+        Found::LongText {
+            head: "h".into(),
+            len: 300,
+        },
+        Found::LongText {
+            head: "h".into(),
+            len: 301,
+        },
+        Found::LongText {
+            head: "i".into(),
+            len: 300,
+        },
+        Found::Boolean(true),
+        Found::Boolean(false),
+        Found::Integer(-1),
+        Found::Integer(-2),
+        Found::Unsigned(1),
+        Found::Unsigned(2),
+        Found::Float(1.0),
+        Found::Float(-0.0),
+        Found::Float(0.0),
+        Found::Array,
+        Found::Object,
+        Found::Other,
+    ];
+    for (i, a) in all.iter().enumerate() {
+        for (j, b) in all.iter().enumerate() {
+            assert_eq!(a == b, i == j, "{a:?} == {b:?}");
+        }
+    }
+}
+
+#[test]
+fn a_long_text_keeps_a_head_cut_at_a_character_boundary() {
+    // '€' is three bytes: 64 falls inside the 22nd, so the head is 63 bytes, 21 of them.
+    let long = "€".repeat(100);
+    let payload = session(&format!(r#"{{"expires_at":"{long}"}}"#));
+    let Found::LongText { head, len } = payload.problems[0].found() else {
+        panic!("{:?}", payload.problems[0])
+    };
+    assert_eq!((head.as_str(), *len), ("€".repeat(21).as_str(), 300));
+    let ascii = "x".repeat(300);
+    let payload = session(&format!(r#"{{"expires_at":"{ascii}"}}"#));
+    assert!(
+        matches!(payload.problems[0].found(), Found::LongText { head, len: 300 } if head.len() == 64)
+    );
+    // 256 bytes are kept whole.
+    let edge = "x".repeat(256);
+    let payload = session(&format!(r#"{{"expires_at":"{edge}"}}"#));
+    assert_eq!(payload.problems[0].found(), &Found::Text(edge));
+}
+
+#[test]
+fn debug_names_the_field_by_its_path() {
+    let payload = session(r#"{"customer":{"title":7}}"#);
+    assert_eq!(
+        format!("{:?}", payload.problems[0]),
+        r#"FieldProblem { field: "customer.title", found: Unsigned(7) }"#
+    );
+}
+
+#[test]
+fn values_json_never_holds_are_refused_with_what_was_expected() {
+    use serde::Deserialize;
+    use serde::de::value::{Error, MapDeserializer};
+    // An i128 (which serde_json never gives) in each shape of field.
+    for (field, expected) in [
+        ("session_id", "expected a string"),
+        ("status", "expected a status string"),
+        ("updated_at", "expected an RFC 3339 date-time string"),
+        ("customer", "expected a customer object"),
+        (
+            "manual_identification",
+            "expected a manual identification object",
+        ),
+    ] {
+        let map = MapDeserializer::<_, Error>::new([(field, 5_i128)].into_iter());
+        let error = SessionResponse::deserialize(map).unwrap_err();
+        assert!(error.to_string().ends_with(expected), "{field}: {error}");
+    }
+    // A key that is not a string.
+    let map = MapDeserializer::<_, Error>::new([(1_u64, "x")].into_iter());
+    let error = SessionResponse::deserialize(map).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid type: integer `1`, expected a field name"
+    );
+}

@@ -4,7 +4,7 @@ use alloc::string::String;
 use core::fmt;
 
 use serde::de::{self, Deserialize, Deserializer};
-use serde::ser::{Serialize, SerializeStruct, Serializer};
+use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
 
 use super::ParseTimestampError;
 use super::timestamp::cut_text_error;
@@ -433,13 +433,18 @@ impl fmt::Display for FieldProblem {
 }
 
 impl Serialize for FieldProblem {
+    /// `{"field":..,"message":..,"found":..}` in a human-readable format; without the
+    /// message, which is computed, in another.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let human = serializer.is_human_readable();
-        let mut state = serializer.serialize_struct("FieldProblem", 2 + usize::from(human))?;
-        state.serialize_field("field", self.field())?;
-        if human {
-            state.serialize_field("message", &Message(self.error()))?;
+        if serializer.is_human_readable() {
+            let mut map = serializer.serialize_map(Some(3))?;
+            map.serialize_entry("field", self.field())?;
+            map.serialize_entry("message", &Message(self.error()))?;
+            map.serialize_entry("found", &self.found)?;
+            return map.end();
         }
+        let mut state = serializer.serialize_struct("FieldProblem", 2)?;
+        state.serialize_field("field", self.field())?;
         state.serialize_field("found", &self.found)?;
         state.end()
     }
