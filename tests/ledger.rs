@@ -507,3 +507,46 @@ fn names_are_snake_case_and_match_serde() {
         (9, Source::ReadSession)
     );
 }
+
+#[test]
+fn a_callback_of_another_final_does_not_count_as_the_held_final_s_callback() {
+    let mut ledger = SessionLedger::new();
+    ledger
+        .record(Delivery::read_session(
+            1,
+            &read(&body("COMPLETED", 5, r#","order_id":"o""#)),
+        ))
+        .unwrap();
+    // A conflicting CANCELLED callback, dated later: COMPLETED stays, and no callback said so.
+    let outcome = ledger
+        .record(Delivery::callback(
+            2,
+            &callback(&as_callback(&body("CANCELLED", 9, ""))),
+        ))
+        .unwrap();
+    assert!(outcome.is_conflict() && !outcome.became_final());
+    assert_eq!(ledger.count(AnomalyKind::CallbackMissing), 1);
+    // Nor does a callback of an open status.
+    let mut open_first = SessionLedger::new();
+    open_first
+        .record(Delivery::callback(
+            1,
+            &callback(&as_callback(&body("BACK", 1, ""))),
+        ))
+        .unwrap();
+    open_first
+        .record(Delivery::read_session(2, &read(&body("CANCELLED", 5, ""))))
+        .unwrap();
+    assert_eq!(open_first.count(AnomalyKind::CallbackMissing), 1);
+}
+
+#[test]
+fn raw_payloads_are_cut_at_a_character_boundary() {
+    // 2 + 3k bytes: byte 1,024 is inside a three-byte character, which starts at 1,022.
+    let raw = format!("xx{}", "€".repeat(400));
+    let mut ledger = SessionLedger::new();
+    ledger.record_unreadable(1, Source::ReadSession, &raw, "not JSON");
+    let kept = ledger.unusable_payloads()[0].raw().unwrap();
+    assert_eq!(kept.len(), 1_022);
+    assert!(raw.starts_with(kept));
+}
