@@ -247,9 +247,16 @@ fn a_byte_order_mark_at_the_start_is_skipped() {
         Some(Status::Back)
     );
     // Anywhere else it is part of its line, which is malformed alone.
-    let input = format!("{input}\u{feff}{{}}\n");
+    let input = format!("{input}{input}");
     let run = self::run(&input);
     assert_eq!(run.malformed()[0].line, 2);
+    assert!(
+        run.malformed()[0]
+            .reason
+            .starts_with("not a delivery: expected value"),
+        "{:?}",
+        run.malformed()
+    );
     assert_eq!(run.session("s").unwrap().deliveries(), 1);
 }
 
@@ -587,4 +594,139 @@ fn a_closed_output_ends_the_run_quietly() {
         assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
         assert!(stderr.is_empty(), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn a_non_object_line_is_not_a_delivery_whatever_its_length() {
+    let run = run("[1, 2, 3, 4, 5, 6, 7, 8, 9]\n\"a string longer than nine bytes\"\n");
+    for malformed in run.malformed() {
+        assert!(
+            malformed.reason.starts_with("not a delivery: invalid type"),
+            "{malformed:?}"
+        );
+    }
+    assert_eq!(run.malformed_count(), 2);
+}
+
+/// A reader whose first read is interrupted, then whose reads fail with `kind` once the
+/// input is spent (or end, when `kind` is `None`).
+struct Flaky {
+    data: std::io::Cursor<Vec<u8>>,
+    interrupted: bool,
+    fail_at_end: Option<std::io::ErrorKind>,
+}
+
+impl Read for Flaky {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.interrupted {
+            self.interrupted = true;
+            return Err(std::io::ErrorKind::Interrupted.into());
+        }
+        match self.data.read(buf)? {
+            0 => match self.fail_at_end {
+                Some(kind) => Err(kind.into()),
+                None => Ok(0),
+            },
+            n => Ok(n),
+        }
+    }
+}
+
+#[test]
+fn an_interrupted_read_is_retried_and_a_failed_one_reported() {
+    let flaky = |fail_at_end| Flaky {
+        data: std::io::Cursor::new(b"a\nb\n".to_vec()),
+        interrupted: false,
+        fail_at_end,
+    };
+    let mut lines = 0;
+    let count = read_lines(std::io::BufReader::new(flaky(None)), |_, _| lines += 1).unwrap();
+    assert_eq!((count, lines), (2, 2));
+    let error = read_lines(
+        std::io::BufReader::new(flaky(Some(std::io::ErrorKind::Other))),
+        |_, _| {},
+    )
+    .unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::Other);
+}
+
+#[test]
+fn a_line_read_in_pieces_is_whole() {
+    let exact = "y".repeat(MAX_LINE);
+    let input = format!("{exact}\nshort\n");
+    let reader = std::io::BufReader::with_capacity(4096, input.as_bytes());
+    let mut seen = Vec::new();
+    read_lines(reader, |_, line| match line {
+        Line::Complete(bytes) => seen.push(bytes == exact.as_bytes() || bytes == b"short"),
+        Line::TooLong(_) => seen.push(false),
+    })
+    .unwrap();
+    assert_eq!(seen, [true, true]);
+}
+
+#[test]
+fn what_is_not_listed_is_counted_in_the_text() {
+    let dup = r#"{"session_id":"s","status":"BACK","updated_at":"2026-11-20T10:00:00Z"}"#;
+    let timeout = r#"{"session_id":"s","status":"TIMEOUT","updated_at":"2026-11-20T10:00:00Z"}"#;
+    let input = [dup; 5].join("\n") + "\n" + &[timeout; 5].join("\n");
+    let text = text(&run(&input));
+    // 4 duplicates and 5 timeouts: 3 of each listed.
+    assert!(
+        text.contains("  ...          3 more anomalies, counted, not listed\n"),
+        "{text}"
+    );
+    // 5 unusable payloads: 2 kept.
+    assert!(
+        text.contains("  ...          3 more unusable payloads, counted, not kept\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  line 6       unusable payload (73 bytes): "),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_json_summary_counts_malformed_lines() {
+    let value = json(&run("x\ny\n"));
+    assert_eq!(value["summary"]["malformed_lines"], 2);
+    assert_eq!(value["summary"]["lines"], 2);
+    assert_eq!(value["malformed"][1]["line"], 2);
+}
+
+#[test]
+fn a_long_reason_is_cut_at_a_character_boundary() {
+    // serde_json quotes the string it did not expect, whole: the reason is cut.
+    let input = format!(r#"{{"event_id":"e","session":"{}"}}"#, "€".repeat(300));
+    let run = run(&input);
+    let reason = &run.malformed()[0].reason;
+    assert!(
+        reason.len() <= 300 && reason.len() >= 297,
+        "{}",
+        reason.len()
+    );
+    assert!(
+        reason.starts_with("not a status callback: invalid type: string"),
+        "{reason}"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_output_that_cannot_be_written_is_an_error() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = Command::new(BINARY)
+        .args(["--now", NOW])
+        .stdout(Stdio::from(full))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("reconcile: writing the report failed"),
+        "{output:?}"
+    );
 }
