@@ -278,11 +278,14 @@ fn conversions_keep_the_instant_or_say_why_not() {
         (-2, 999_999_999)
     );
     let error = Timestamp::try_from(jiff::Timestamp::MIN).unwrap_err();
-    assert!(
-        error
-            .to_string()
-            .ends_with("is outside the range of an RFC 3339 timestamp"),
-        "{error}"
+    assert_eq!(
+        error.to_string(),
+        "-009999-01-02T01:59:59Z is outside the range of an RFC 3339 timestamp"
+    );
+    let error = jiff::Timestamp::try_from(Timestamp::MAX).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "9999-12-31T23:59:59.999999999-23:59 is outside the range of jiff::Timestamp"
     );
     assert_eq!(
         Timestamp::from_unix(Timestamp::MIN.unix().0 - 1, 999_999_999),
@@ -305,6 +308,13 @@ fn conversions_keep_the_instant_or_say_why_not() {
         Timestamp::from_unix(0, 999_999_999).unwrap().to_string(),
         "1970-01-01T00:00:00.999999999Z"
     );
+    // UTC writes every instant of its years, the first and the last second included.
+    let first = Timestamp::from_unix(-62_167_219_200, 0).unwrap();
+    assert_eq!(first.to_string(), "0000-01-01T00:00:00.000Z");
+    let last = Timestamp::from_unix(253_402_300_799, 999_999_999).unwrap();
+    assert_eq!(last.to_string(), "9999-12-31T23:59:59.999999999Z");
+    let past = Timestamp::from_unix(253_402_300_800, 0).unwrap();
+    assert_eq!(past.to_string(), "9999-12-31T00:01:00.000-23:59");
 }
 
 #[test]
