@@ -38,6 +38,7 @@
 //! |---|---|---|
 //! | `wire` | yes | `wire`: typed Read Session and status callback payloads; needs `alloc` |
 //! | `serde` | with `wire` | `Serialize`/`Deserialize` for [`Status`] (by wire name), [`Observation`], [`Tracker`] (a strict, stable stored form), [`OutcomeKind`]; `Serialize` for [`Outcome`] and [`Disposition`], `Deserialize` too with `wire` or `std` (a tagged enum is buffered, which needs `alloc`) |
+//! | `ledger` | no | `ledger`: a session's ledger (tracker, who made it final, completion, anomalies, unusable payloads) in bounded memory; needs `wire`, `alloc` only |
 //! | `std` | no | `wire::Timestamp::now()`, the system clock |
 //! | `proptest` | no | `strategy`: legal histories and their deliveries, for property tests; needs `std` |
 //! | `arbitrary` | no | `arbitrary::Arbitrary` for [`Status`], [`Action`], [`Actor`], [`StatusSet`] (any byte is a set) and [`Observation`], for fuzzing; needs `std` |
@@ -66,6 +67,8 @@ extern crate alloc;
 extern crate std;
 
 mod action;
+#[cfg(feature = "ledger")]
+pub mod ledger;
 mod names;
 mod observation;
 mod parse;

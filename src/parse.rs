@@ -72,13 +72,86 @@ impl FromStr for Status {
     /// assert_eq!(error.case_of(), Some(Status::InProgress));
     /// assert!(error.to_string().contains("did you mean \"IN_PROGRESS\""));
     /// ```
+    #[inline]
     fn from_str(name: &str) -> Result<Status, ParseStatusError> {
         Status::find_name(name).ok_or_else(|| ParseStatusError::new(name))
     }
 }
 
-/// How many bytes of a rejected input a [`ParseStatusError`] keeps to quote.
+/// How many bytes of a rejected input a [`Quote`] keeps.
 const QUOTED: usize = 32;
+
+/// A bounded, owned copy of a rejected input, for an error message: its first 32 bytes (cut
+/// at a character boundary) and its whole length. It needs no allocation, so errors that
+/// hold one are `Copy` and cost the same whatever the input's size.
+///
+/// `extra` is the error's own small field, kept in the quote's padding so that the error
+/// stays 48 bytes: a `Result` that large is returned through memory, and each byte more is
+/// copied by every caller that keeps the whole `Result`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Quote<X = ()> {
+    bytes: [u8; QUOTED],
+    len: u8,
+    pub(crate) extra: X,
+    input_len: usize,
+}
+
+impl<X> Quote<X> {
+    /// The quote of `input`, with the error's `extra` field.
+    #[inline]
+    pub(crate) fn with(input: &str, extra: X) -> Quote<X> {
+        let mut len = input.len().min(QUOTED);
+        while !input.is_char_boundary(len) {
+            len -= 1;
+        }
+        let mut bytes = [0; QUOTED];
+        bytes[..len].copy_from_slice(&input.as_bytes()[..len]);
+        Quote {
+            bytes,
+            // At most 32: it fits.
+            len: len as u8,
+            extra,
+            input_len: input.len(),
+        }
+    }
+
+    /// The quoted text: the whole input, or its first bytes when it was longer.
+    pub(crate) fn as_str(&self) -> &str {
+        // The bytes were copied from a `&str` and cut at a character boundary.
+        core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+
+    /// The length in bytes of the whole input.
+    pub(crate) const fn input_len(&self) -> usize {
+        self.input_len
+    }
+
+    /// Says the whole input was `input_len` bytes long: for a quote made from the head of a
+    /// longer text, which was not kept.
+    #[cfg(feature = "wire")]
+    pub(crate) fn set_input_len(&mut self, input_len: usize) {
+        self.input_len = input_len;
+    }
+}
+
+impl Quote {
+    /// The quote of `input`.
+    #[inline]
+    pub(crate) fn new(input: &str) -> Quote {
+        Quote::with(input, ())
+    }
+}
+
+impl<X> fmt::Display for Quote<X> {
+    /// The text, escaped and in quotes, then `(cut; N bytes in all)` when it was cut.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())?;
+        if self.input_len > usize::from(self.len) {
+            write!(f, " (cut; {} bytes in all)", self.input_len)?;
+        }
+        Ok(())
+    }
+}
 
 /// A string that is not the wire name of a [`Status`].
 ///
@@ -101,10 +174,8 @@ const QUOTED: usize = 32;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[error("{}", Message(self))]
 pub struct ParseStatusError {
-    quoted: [u8; QUOTED],
-    quoted_len: u8,
-    input_len: usize,
-    case_of: Option<Status>,
+    /// The input, and the status it matches but for letter case.
+    quote: Quote<Option<Status>>,
 }
 
 impl ParseStatusError {
@@ -112,20 +183,11 @@ impl ParseStatusError {
     #[cold]
     #[inline(never)]
     fn new(input: &str) -> ParseStatusError {
-        let mut quoted_len = input.len().min(QUOTED);
-        while !input.is_char_boundary(quoted_len) {
-            quoted_len -= 1;
-        }
-        let mut quoted = [0; QUOTED];
-        quoted[..quoted_len].copy_from_slice(&input.as_bytes()[..quoted_len]);
         let case_of = Status::ALL
             .into_iter()
             .find(|s| s.as_str().eq_ignore_ascii_case(input));
         ParseStatusError {
-            quoted,
-            quoted_len: quoted_len as u8,
-            input_len: input.len(),
-            case_of,
+            quote: Quote::with(input, case_of),
         }
     }
 
@@ -142,8 +204,7 @@ impl ParseStatusError {
     /// ```
     #[must_use]
     pub fn input(&self) -> &str {
-        // The bytes were copied from a `&str` and cut at a character boundary.
-        core::str::from_utf8(&self.quoted[..usize::from(self.quoted_len)]).unwrap_or_default()
+        self.quote.as_str()
     }
 
     /// The length in bytes of the whole rejected input.
@@ -155,7 +216,7 @@ impl ParseStatusError {
     /// ```
     #[must_use]
     pub const fn input_len(&self) -> usize {
-        self.input_len
+        self.quote.input_len()
     }
 
     /// The status whose name the input matches but for letter case, such as
@@ -169,7 +230,7 @@ impl ParseStatusError {
     /// ```
     #[must_use]
     pub const fn case_of(&self) -> Option<Status> {
-        self.case_of
+        self.quote.extra
     }
 }
 
@@ -177,8 +238,8 @@ impl fmt::Debug for ParseStatusError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ParseStatusError")
             .field("input", &self.input())
-            .field("input_len", &self.input_len)
-            .field("case_of", &self.case_of)
+            .field("input_len", &self.input_len())
+            .field("case_of", &self.case_of())
             .finish()
     }
 }
@@ -188,11 +249,8 @@ struct Message<'a>(&'a ParseStatusError);
 impl fmt::Display for Message<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let error = self.0;
-        write!(f, "unknown HPP status {:?}", error.input())?;
-        if error.input_len > usize::from(error.quoted_len) {
-            write!(f, " (cut; {} bytes in all)", error.input_len)?;
-        }
-        if let Some(status) = error.case_of {
+        write!(f, "unknown HPP status {}", error.quote)?;
+        if let Some(status) = error.case_of() {
             write!(
                 f,
                 ": status names are upper case, did you mean {:?}?",

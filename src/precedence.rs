@@ -179,7 +179,7 @@ impl SortableTime for crate::wire::Timestamp {
     /// # Ok::<(), hpp_status::wire::ParseTimestampError>(())
     /// ```
     fn to_seconds_nanos(&self) -> (i64, u32) {
-        self.as_jiff().to_seconds_nanos()
+        self.unix()
     }
 
     /// ```
@@ -190,7 +190,7 @@ impl SortableTime for crate::wire::Timestamp {
     /// assert_eq!(t.to_string(), "1970-01-01T00:00:01.500Z");
     /// ```
     fn from_seconds_nanos(seconds: i64, nanoseconds: u32) -> Option<crate::wire::Timestamp> {
-        jiff::Timestamp::from_seconds_nanos(seconds, nanoseconds).map(crate::wire::Timestamp::from)
+        crate::wire::Timestamp::from_unix(seconds, nanoseconds)
     }
 }
 

@@ -5,7 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use hpp_status::strategy::{any_observation, deliveries, history_with_deliveries, legal_history};
+use hpp_status::strategy::{
+    MAX_COPIES, MAX_HISTORY_STEPS, any_observation, deliveries, history_with_deliveries,
+    history_with_ties_and_deliveries, legal_history, legal_history_with_ties,
+};
 use hpp_status::{Observation, Status};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, TestRng, TestRunner};
@@ -109,4 +112,84 @@ fn any_observation_stays_below_its_time_bound() {
             .len(),
         8
     );
+}
+
+#[test]
+fn any_observation_of_no_times_is_at_time_zero() {
+    let mut runner = runner();
+    let strategy = any_observation(0);
+    for _ in 0..200 {
+        assert_eq!(sample(&strategy, &mut runner).updated_at, 0);
+    }
+    let strategy = any_observation(u64::MAX);
+    let seen: Vec<u64> = (0..200)
+        .map(|_| sample(&strategy, &mut runner).updated_at)
+        .collect();
+    assert!(seen.iter().any(|&at| at > u64::MAX / 4), "{seen:?}");
+}
+
+#[test]
+fn legal_history_of_any_length_is_bounded_and_legal() {
+    let mut runner = runner();
+    let huge = legal_history(usize::MAX);
+    let mut longest = 0;
+    for _ in 0..20 {
+        let history = sample(&huge, &mut runner);
+        longest = longest.max(history.len());
+        assert!(history.len() <= MAX_HISTORY_STEPS + 1);
+        assert!(history.windows(2).all(|pair| {
+            pair[0].status.can_transition_to(pair[1].status)
+                && pair[0].updated_at < pair[1].updated_at
+        }));
+    }
+    assert!(longest > 1);
+    let none = legal_history(0);
+    for _ in 0..50 {
+        assert_eq!(
+            sample(&none, &mut runner)
+                .iter()
+                .map(|o| o.status)
+                .collect::<Vec<_>>(),
+            [Status::Waiting]
+        );
+    }
+}
+
+#[test]
+fn deliveries_of_degenerate_ranges_are_bounded() {
+    let mut runner = runner();
+    let history = sample(&legal_history(6), &mut runner);
+    let all = sample(&deliveries(history.clone(), 0..=usize::MAX), &mut runner);
+    assert!(all.len() <= MAX_COPIES * history.len());
+    #[allow(clippy::reversed_empty_ranges)]
+    let reversed = sample(&deliveries(history.clone(), 3..=1), &mut runner);
+    assert_eq!(reversed.len(), 3 * history.len());
+    let beyond = sample(
+        &deliveries(history.clone(), usize::MAX..=usize::MAX),
+        &mut runner,
+    );
+    assert_eq!(beyond.len(), MAX_COPIES * history.len());
+}
+
+#[test]
+fn histories_with_ties_share_times_and_stay_legal() {
+    let mut runner = runner();
+    let strategy = legal_history_with_ties(16);
+    let mut ties = 0;
+    for _ in 0..2_000 {
+        let history = sample(&strategy, &mut runner);
+        assert_eq!(history[0].status, Status::Waiting);
+        for pair in history.windows(2) {
+            assert!(
+                pair[0].status.can_transition_to(pair[1].status),
+                "{history:?}"
+            );
+            assert!(pair[0].updated_at <= pair[1].updated_at, "{history:?}");
+            assert!(pair[1].updated_at - pair[0].updated_at <= 60_000);
+            ties += usize::from(pair[0].updated_at == pair[1].updated_at);
+        }
+    }
+    assert!(ties > 1_000, "{ties} equal times");
+    let (history, delivered) = sample(&history_with_ties_and_deliveries(8, 1..=1), &mut runner);
+    assert_eq!(delivered.len(), history.len());
 }

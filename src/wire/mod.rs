@@ -3,11 +3,18 @@
 //!
 //! - Every documented field is kept; every field is optional, as the API documents it;
 //!   unknown fields are ignored.
-//! - A status the crate does not know (`MANUAL_ID_CHECK`, `TIMEOUT`, a future one) is kept
-//!   as [`ReportedStatus::Unrecognized`] with its text: the payload is never rejected whole
-//!   for it, and it is never mapped onto a known status.
-//! - Timestamps are RFC 3339, parsed by [`jiff`], and written back in the API's own form
-//!   (UTC with milliseconds).
+//! - No payload is lost to a field the tracker does not need: a malformed field is left
+//!   absent and reported as a [`FieldProblem`] (with its value when it is small), and the
+//!   observation needs only `status` and `updated_at`. Refused whole: non-objects, a
+//!   documented field given twice, a callback without `session`.
+//! - `MANUAL_ID_CHECK` and `TIMEOUT`, which the API documents outside the lifecycle, are
+//!   their own [`ReportedStatus`] cases; any other status string is
+//!   [`ReportedStatus::Unrecognized`], with its text. None is ever final or mapped onto a
+//!   lifecycle status.
+//! - Timestamps are RFC 3339, read strictly over years 0000-9999 ([`Timestamp`] has the
+//!   grammar), and written back in the API's own form (UTC with milliseconds).
+//! - Every type round-trips: through JSON (a problem's value written back where it was, when
+//!   it is kept) and exactly through non-self-describing formats such as postcard.
 //!
 //! This module needs `alloc` (not `std`); the rest of the crate stays allocation-free.
 //!
@@ -25,12 +32,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod lenient;
+mod problem;
 mod reported;
 mod session;
 mod timestamp;
 
-pub use self::reported::ReportedStatus;
+pub use self::problem::{FieldError, FieldProblem, Found};
+pub use self::reported::{ReportedStatus, UnrecognizedStatus};
 pub use self::session::{
     Completion, Customer, ManualIdentification, ObservationError, SessionResponse, StatusCallback,
 };
-pub use self::timestamp::{ParseTimestampError, Timestamp};
+pub use self::timestamp::{ParseTimestampError, Timestamp, TimestampRangeError};

@@ -9,6 +9,7 @@
 //! // A status name, then arbitrary bytes: every law holds, so nothing panics.
 //! hpp_fuzz_checks::parse_status::check(b"IN_PROGRESS");
 //! hpp_fuzz_checks::wire_json::check(br#"{"status":"BACK","updated_at":"2019-05-13T14:51:46.288Z"}"#);
+//! hpp_fuzz_checks::timestamp::check(b"2019-05-13T14:51:46.288Z\n0000-01-01T00:00:00+01:00");
 //! ```
 
 #![forbid(unsafe_code)]
@@ -16,5 +17,6 @@
 
 pub mod actions;
 pub mod parse_status;
+pub mod timestamp;
 pub mod tracker;
 pub mod wire_json;

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use hpp_fuzz_checks::{actions, parse_status, tracker, wire_json};
+use hpp_fuzz_checks::{actions, parse_status, timestamp, tracker, wire_json};
 
 /// The repository's root: this crate lives in `crates/hpp-fuzz-checks`.
 fn repository() -> PathBuf {
@@ -73,6 +73,45 @@ fn the_tracker_corpus_passes_its_checks() {
 }
 
 #[test]
+fn the_timestamp_corpus_passes_its_checks() {
+    let replayed = replay("timestamp", timestamp::check);
+    assert!(replayed >= 50, "only {replayed} files replayed");
+}
+
+/// The file of `fuzz/corpus/<target>/` named `name`.
+fn seed(target: &str, name: &str) -> Vec<u8> {
+    let path = repository().join("fuzz/corpus").join(target).join(name);
+    fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+#[test]
+fn the_timestamp_corpus_holds_every_reproduction() {
+    // Each defect of the former parser, and the edges of the range.
+    for (name, text) in [
+        ("seed-never", "9999-12-31T23:59:59.000Z"),
+        ("seed-basic-format", "20190513T145146Z"),
+        ("seed-hour-only", "2019-05-13T14Z"),
+        ("seed-comma-fraction", "2019-05-13T14:51:46,288Z"),
+        ("seed-offset-hours", "2019-05-13T14:51:46+02"),
+        ("seed-offset-no-colon", "2019-05-13T14:51:46+0200"),
+        ("seed-offset-seconds", "2019-05-13T14:51:46+02:00:30"),
+        ("seed-offset-24", "2019-05-13T14:51:46+24:00"),
+        ("seed-six-digit-year", "+002019-05-13T14:51:46Z"),
+        ("seed-annotation", "2019-05-13T14:51:46Z[Europe/Paris]"),
+        ("seed-year-0000-plus-one", "0000-01-01T00:00:00+01:00"),
+        (
+            "seed-leap-second-order",
+            "2016-12-31T23:59:60.000Z\n2016-12-31T23:59:59.700Z",
+        ),
+        ("seed-min", "0000-01-01T00:00:00+23:59"),
+        ("seed-max", "9999-12-31T23:59:59.999999999-23:59"),
+    ] {
+        assert_eq!(seed("timestamp", name), text.as_bytes(), "{name}");
+    }
+    assert_eq!(seed("timestamp", "seed-bogus-long").len(), 4096);
+}
+
+#[test]
 fn the_wire_json_corpus_passes_its_checks() {
     let replayed = replay("wire_json", wire_json::check);
     assert!(replayed >= 100, "only {replayed} files replayed");
@@ -102,6 +141,30 @@ fn the_wire_json_corpus_holds_the_seeds_it_promises() {
             .iter()
             .any(|data| data.windows(needle.len()).any(|w| w == needle.as_bytes()))
     };
+    // The partial-payload reproductions.
+    for (name, needle) in [
+        ("seed-partial-never-expires", "\"9999-12-31T23:59:59.000Z\""),
+        (
+            "seed-partial-manual-expires-bad",
+            "\"manual_identification\":{",
+        ),
+        ("seed-partial-order-number", "\"order_id\":93"),
+        (
+            "seed-partial-expires-no-offset",
+            "\"2019-05-15T13:51:43.507\"",
+        ),
+        ("seed-partial-duplicate-status", "\"status\":\"CANCELLED\""),
+        ("seed-partial-timeout", "\"TIMEOUT\""),
+        ("seed-partial-order-only", "\"order_id\""),
+        ("seed-partial-no-event-id", "{\"session\":"),
+        ("seed-partial-long-updated-at", "\"updated_at\":\"22222"),
+    ] {
+        let data = seed("wire_json", name);
+        assert!(
+            data.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{name} lacks {needle}"
+        );
+    }
     for needle in [
         "\"MANUAL_ID_CHECK\"",
         "+02:00",

@@ -30,12 +30,9 @@ pub(crate) fn now() -> Timestamp {
     Timestamp::now()
 }
 
-/// `at + wall`, saturating at jiff's range.
+/// `at + wall`, saturating at the last instant RFC 3339 can write.
 pub(crate) fn later(at: Timestamp, wall: Duration) -> Timestamp {
-    at.as_jiff()
-        .saturating_add(wall)
-        .unwrap_or(at.as_jiff())
-        .into()
+    at.checked_add(wall).unwrap_or(Timestamp::MAX)
 }
 
 /// The merchant URLs of a session, as templates with their placeholders.
@@ -154,6 +151,7 @@ impl Session {
             order_id: truth.order_id.clone().filter(|_| completed),
             klarna_reference: truth.klarna_reference.clone().filter(|_| completed),
             customer: None,
+            problems: Vec::new(),
             manual_identification: manual.then(|| ManualIdentification {
                 challenge: Some(self.prepared.challenge.clone()),
                 expires_at: truth
@@ -492,11 +490,12 @@ impl Shared {
         session.truth.events.push(event);
 
         let body = hpp_status::wire::StatusCallback {
-            event_id: event_id.clone(),
+            event_id: Some(event_id.clone()),
             session: session.response(&self.timing),
+            problems: Vec::new(),
         };
         let forged_body = hpp_status::wire::StatusCallback {
-            event_id: forged_event.clone(),
+            event_id: Some(forged_event.clone()),
             session: SessionResponse {
                 session_id: Some(session.truth.session_id.clone()),
                 status: Some(ReportedStatus::Known(Status::Completed)),
@@ -506,6 +505,7 @@ impl Shared {
                 authorization_token: Some(forged_token.clone()),
                 ..SessionResponse::default()
             },
+            problems: Vec::new(),
         };
         Some(Delivery {
             session_id: session.truth.session_id.clone(),

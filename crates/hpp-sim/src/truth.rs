@@ -801,7 +801,7 @@ mod tests {
     use super::*;
 
     fn at(ms: i64) -> Timestamp {
-        jiff::Timestamp::from_millisecond(ms).unwrap().into()
+        Timestamp::try_from(jiff::Timestamp::from_millisecond(ms).unwrap()).unwrap()
     }
 
     fn session(status: Status) -> SessionTruth {

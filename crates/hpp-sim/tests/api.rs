@@ -44,7 +44,9 @@ async fn create_answers_201_with_the_session_its_urls_and_expiry() {
     }
     // Compression 1: the session lives 47 real hours.
     let expires_at: Timestamp = reply.body["expires_at"].as_str().unwrap().parse().unwrap();
-    let lifetime = expires_at.as_jiff().duration_since(before);
+    let lifetime = jiff::Timestamp::try_from(expires_at)
+        .unwrap()
+        .duration_since(before);
     assert!(
         (lifetime.as_secs() - 47 * 3600).abs() <= 5,
         "expires_at {expires_at} is not 47 h after creation"
@@ -180,7 +182,9 @@ async fn read_answers_404_for_unknown_sessions_and_after_expiry() {
     let alive = api.read(&id).await;
     assert_eq!(alive.code, 200);
     let expires_at: Timestamp = alive.body["expires_at"].as_str().unwrap().parse().unwrap();
-    let left = expires_at.as_jiff().duration_since(jiff::Timestamp::now());
+    let left = jiff::Timestamp::try_from(expires_at)
+        .unwrap()
+        .duration_since(jiff::Timestamp::now());
     tokio::time::sleep(Duration::try_from(left).unwrap_or_default() + Duration::from_millis(20))
         .await;
     assert_eq!(api.read(&id).await.code, 404);
@@ -429,7 +433,9 @@ async fn an_expired_token_is_refused_and_the_order_is_missed_for_good() {
         .unwrap()
         .to_owned();
     let valid_until = sim.session(&id).unwrap().token_valid_until.unwrap();
-    let left = valid_until.as_jiff().duration_since(jiff::Timestamp::now());
+    let left = jiff::Timestamp::try_from(valid_until)
+        .unwrap()
+        .duration_since(jiff::Timestamp::now());
     tokio::time::sleep(Duration::try_from(left).unwrap_or_default() + Duration::from_millis(10))
         .await;
     let late = api.order(&token, None).await;

@@ -108,7 +108,7 @@ fn runner(seed: u8) -> TestRunner {
 }
 
 fn at(ms: u64) -> Timestamp {
-    jiff::Timestamp::from_millisecond(ms as i64).unwrap().into()
+    Timestamp::try_from(jiff::Timestamp::from_millisecond(ms as i64).unwrap()).unwrap()
 }
 
 fn item(sessions: &[String], session: usize, seen: Observation<u64>) -> Item {

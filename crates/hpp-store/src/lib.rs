@@ -510,7 +510,8 @@ impl Store {
     /// records a second order. The same final at an earlier time is a `Duplicate` that
     /// replaces the stored time.
     ///
-    /// A payload the tracker cannot use (an unrecognized status such as `TIMEOUT`, a
+    /// A payload the tracker cannot use (`TIMEOUT` or `MANUAL_ID_CHECK`, which are not
+    /// among the eight statuses, an unrecognized status, a
     /// missing `status` or `updated_at`, another session's id) is kept whole in
     /// [`unusable_deliveries`](Store::unusable_deliveries) and returned as
     /// [`StoreError::Unusable`], which says why.
@@ -534,7 +535,7 @@ impl Store {
     /// let timeout = read(r#"{"status":"TIMEOUT","updated_at":"2019-05-13T14:54:00Z"}"#)?;
     /// let error = store.observe("s1", &timeout).await.unwrap_err();
     /// assert!(matches!(error, StoreError::Unusable { .. }));
-    /// assert!(error.to_string().contains("\"TIMEOUT\", which is not one of the eight HPP statuses"));
+    /// assert!(error.to_string().contains("TIMEOUT, which the API documents without saying whether it is final"));
     /// assert_eq!(store.unusable_deliveries().await?.len(), 1);
     /// # Ok(())
     /// # }

@@ -332,10 +332,20 @@ async fn unusable_payloads(backend: Backend) {
     let cases = [
         (
             SessionResponse {
+                status: Some(ReportedStatus::from_wire("SUSPENDED")),
+                ..good.clone()
+            },
+            "the session's `status` is \"SUSPENDED\", which is none of the statuses the API documents: \
+             read the session again",
+            "\"status\":\"SUSPENDED\"",
+        ),
+        (
+            SessionResponse {
                 status: Some(ReportedStatus::from_wire("TIMEOUT")),
                 ..good.clone()
             },
-            "the session's `status` is \"TIMEOUT\", which is not one of the eight HPP statuses",
+            "the session's `status` is TIMEOUT, which the API documents without saying whether \
+             it is final: not final here; read the session again",
             "\"status\":\"TIMEOUT\"",
         ),
         (
@@ -603,7 +613,13 @@ async fn last_read_before_expiry(backend: Backend) {
         );
         let margin = jiff::SignedDuration::from_mins(5);
         assert!(
-            last >= expires_at.as_jiff().checked_sub(margin).unwrap().into(),
+            last >= Timestamp::try_from(
+                jiff::Timestamp::try_from(expires_at)
+                    .unwrap()
+                    .checked_sub(margin)
+                    .unwrap()
+            )
+            .unwrap(),
             "{}: last read at {last}, not within the margin before {expires_at}",
             session.session_id
         );

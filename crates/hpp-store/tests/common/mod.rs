@@ -90,9 +90,8 @@ macro_rules! on_every_backend {
 
 /// The instant `ms` milliseconds after the Unix epoch (the strategy's timestamps).
 pub fn at(ms: u64) -> Timestamp {
-    jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap())
+    Timestamp::try_from(jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap()).unwrap())
         .unwrap()
-        .into()
 }
 
 /// An observation with a wire timestamp, from the strategy's.
