@@ -347,6 +347,7 @@ fn arithmetic_and_expiry_stay_in_range() {
     assert_eq!(*t.expiry(Duration::MAX).last_read_from(), Timestamp::MIN);
 }
 
+#[cfg(feature = "std")]
 #[test]
 fn now_is_the_clock_to_the_millisecond() {
     let before = jiff::Timestamp::now().as_millisecond();
