@@ -6,8 +6,10 @@
 //! allocate the `String` itself and prove nothing about the crate.
 //!
 //! The observer is checked with `Observation<u64>` timestamps: `Tracker::observe` for every
-//! kind of outcome, `merge`, `disposition` and collecting into a tracker. Parsing the wire
-//! payloads (feature `wire`) allocates their strings and is not checked here.
+//! kind of outcome, `merge`, `disposition` and collecting into a tracker. With feature `wire`,
+//! reading and writing timestamps, refusals included, and reading the documented status
+//! names ([`wire_timestamps`]); parsing a whole wire payload allocates its strings and is not
+//! checked here.
 //!
 //! One test per entry point; an entry point added to the crate gets its own
 //! `..._allocates_nothing` test here.
@@ -286,4 +288,78 @@ fn merge_disposition_and_collect_allocate_nothing() {
             Disposition::Final(Status::Completed)
         ))
     );
+}
+
+/// Reading and writing `wire::Timestamp`s never allocates, refusals and their messages
+/// included, nor does reading one of the ten documented status names.
+#[cfg(feature = "wire")]
+mod wire_timestamps {
+    use std::fmt::Write as _;
+    use std::hint::black_box;
+    use std::time::Duration;
+
+    use allocation_counter::measure;
+    use hpp_status::Status;
+    use hpp_status::wire::{ReportedStatus, Timestamp};
+
+    use super::{StackBuf, assert_allocates_nothing};
+
+    #[test]
+    fn timestamps_read_and_write_without_allocating() {
+        for text in [
+            "2019-05-13T14:51:46.288Z",
+            "2019-05-13T16:51:46.123456789+02:00",
+            "0000-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59.999-23:59",
+        ] {
+            let mut written = StackBuf::new();
+            let mut parsed = None;
+            assert_allocates_nothing(text, || {
+                let at: Timestamp = black_box(text).parse().unwrap();
+                write!(written, "{at}").unwrap();
+                black_box(at.checked_add(Duration::from_millis(5)));
+                black_box(at.expiry(Duration::from_secs(600)));
+                black_box(Timestamp::from_unix(at.unix().0, at.unix().1));
+                parsed = Some(at);
+            });
+            assert_eq!(written.as_str(), parsed.unwrap().to_string());
+        }
+    }
+
+    #[test]
+    fn refusals_and_their_messages_allocate_nothing() {
+        let long = "9".repeat(10_000);
+        for text in [
+            "2019-05-13 14:51:46Z",
+            "2016-12-31T23:59:60Z",
+            "",
+            long.as_str(),
+        ] {
+            let mut message = StackBuf::new();
+            let mut refused = None;
+            assert_allocates_nothing(text, || {
+                let error = black_box(text).parse::<Timestamp>().unwrap_err();
+                write!(message, "{error}").unwrap();
+                refused = Some(error);
+            });
+            assert_eq!(message.as_str(), refused.unwrap().to_string());
+        }
+    }
+
+    #[test]
+    fn documented_status_names_are_read_without_allocating() {
+        let names = Status::ALL
+            .iter()
+            .map(|status| status.as_str())
+            .chain(["MANUAL_ID_CHECK", "TIMEOUT"]);
+        for name in names {
+            let mut reported = None;
+            assert_allocates_nothing(name, || {
+                reported = Some(ReportedStatus::from_wire(black_box(name)))
+            });
+            assert_eq!(reported.unwrap().as_str(), name);
+        }
+        // Another name is kept with its text, which allocates it.
+        assert!(measure(|| drop(black_box(ReportedStatus::from_wire("EXPIRED")))).count_total > 0);
+    }
 }
