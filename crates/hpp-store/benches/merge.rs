@@ -128,17 +128,11 @@ fn item(sessions: &[String], session: usize, seen: Observation<u64>) -> Item {
     }
 }
 
-/// A deterministic shuffle (splitmix64).
+/// A deterministic shuffle, so that a run replays: rand's, seeded.
 fn shuffle<T>(items: &mut [T], seed: u64) {
-    let mut state = seed;
-    for i in (1..items.len()).rev() {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        items.swap(i, (z % (i as u64 + 1)) as usize);
-    }
+    use rand::SeedableRng as _;
+    use rand::seq::SliceRandom as _;
+    items.shuffle(&mut rand::rngs::Xoshiro256PlusPlus::seed_from_u64(seed));
 }
 
 /// `sessions` legal histories (up to 10 steps), each observation delivered 1 to 3 times,
