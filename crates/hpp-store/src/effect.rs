@@ -230,7 +230,7 @@ impl Effect {
 }
 
 /// An `hpp_effect` row as read, before it is checked.
-#[derive(Debug)]
+#[derive(Debug, sqlx::FromRow)]
 pub(crate) struct EffectRow {
     pub id: i64,
     pub session_id: String,

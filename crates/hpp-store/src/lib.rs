@@ -880,13 +880,13 @@ impl Store {
     pub async fn unusable_deliveries(&self) -> Result<Vec<UnusableDelivery>, StoreError> {
         on_backend!(self, unusable_deliveries())?
             .into_iter()
-            .map(|(id, session_id, received_at_us, reason, payload)| {
+            .map(|row| {
                 Ok(UnusableDelivery {
-                    id,
-                    received_at: rows::stored_time(&session_id, received_at_us)?,
-                    session_id,
-                    reason,
-                    payload,
+                    id: row.id,
+                    received_at: rows::stored_time(&row.session_id, row.received_at_us)?,
+                    session_id: row.session_id,
+                    reason: row.reason,
+                    payload: row.payload,
                 })
             })
             .collect()

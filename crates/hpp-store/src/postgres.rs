@@ -12,8 +12,7 @@
 
 use std::str::FromStr as _;
 
-use sqlx::Row as _;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::effect::{EFFECT_COLUMNS, EffectColumns, EffectKind, EffectRow};
 use crate::merge::{self, Delivery, Settled};
@@ -100,9 +99,9 @@ const INSERT_EFFECT: &str = concat!(
 pub(crate) async fn observe(pool: &PgPool, delivery: &Delivery<'_>) -> Result<Settled, StoreError> {
     let (authorization_token, order_id, klarna_reference) = delivery.references();
     let mut rounds = 0;
-    let row = 'merged: loop {
+    let (held_before, held_now): (Option<Vec<u8>>, Vec<u8>) = 'merged: loop {
         for statement in [MERGE, MERGE_NEW] {
-            let row = sqlx::query(statement)
+            let row = sqlx::query_as(statement)
                 .bind(delivery.session_id)
                 .bind(delivery.key.as_bytes())
                 .bind(delivery.seen.status.as_str())
@@ -134,9 +133,6 @@ pub(crate) async fn observe(pool: &PgPool, delivery: &Delivery<'_>) -> Result<Se
             });
         }
     };
-    let read = || Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?));
-    let (held_before, held_now): (Option<Vec<u8>>, Vec<u8>) =
-        read().map_err(StoreError::database("reading the merged row"))?;
     let settled = merge::settle(delivery, held_before.as_deref(), &held_now)?;
     // The trigger recorded the first effect; the other conflicts are recorded here.
     let skip = usize::from(settled.first_in_statement);
@@ -222,16 +218,12 @@ pub(crate) async fn register(
     }
     // Refused: the row has a registration, which never changes once set, so this later
     // read sees the one that refused it.
-    let row =
-        sqlx::query("SELECT expires_at_us, callback_secret FROM hpp_session WHERE session_id = $1")
-            .bind(session_id)
-            .fetch_one(pool)
-            .await
-            .map_err(StoreError::database("reading a registration"))?;
-    let read = || Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?));
-    Ok(Some(
-        read().map_err(StoreError::database("reading a registration"))?,
-    ))
+    sqlx::query_as("SELECT expires_at_us, callback_secret FROM hpp_session WHERE session_id = $1")
+        .bind(session_id)
+        .fetch_one(pool)
+        .await
+        .map(Some)
+        .map_err(StoreError::database("reading a registration"))
 }
 
 pub(crate) async fn callback_secret(
@@ -273,14 +265,13 @@ pub(crate) async fn claim_effects(
          FROM due WHERE id = due.due_id RETURNING {EFFECT_COLUMNS}",
         now = now!()
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(worker)
         .bind(limit)
         .bind(lease_us)
         .fetch_all(pool)
         .await
-        .map_err(StoreError::database("claiming effects"))?;
-    rows.iter().map(effect_row).collect()
+        .map_err(StoreError::database("claiming effects"))
 }
 
 pub(crate) async fn end_claim(
@@ -317,43 +308,19 @@ pub(crate) async fn end_claim(
 
 pub(crate) async fn effect(pool: &PgPool, id: i64) -> Result<Option<EffectRow>, StoreError> {
     let sql = format!("SELECT {EFFECT_COLUMNS} FROM hpp_effect WHERE id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(pool)
         .await
-        .map_err(StoreError::database("reading an effect"))?;
-    row.as_ref().map(effect_row).transpose()
+        .map_err(StoreError::database("reading an effect"))
 }
 
 pub(crate) async fn effects(pool: &PgPool) -> Result<Vec<EffectRow>, StoreError> {
     let sql = format!("SELECT {EFFECT_COLUMNS} FROM hpp_effect ORDER BY id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .fetch_all(pool)
         .await
-        .map_err(StoreError::database("listing effects"))?;
-    rows.iter().map(effect_row).collect()
-}
-
-fn effect_row(row: &PgRow) -> Result<EffectRow, StoreError> {
-    let read = || -> Result<EffectRow, sqlx::Error> {
-        Ok(EffectRow {
-            id: row.try_get(0)?,
-            session_id: row.try_get(1)?,
-            kind: row.try_get(2)?,
-            status: row.try_get(3)?,
-            authorization_token: row.try_get(4)?,
-            order_id: row.try_get(5)?,
-            klarna_reference: row.try_get(6)?,
-            kept_key: row.try_get(7)?,
-            rejected_key: row.try_get(8)?,
-            created_at_us: row.try_get(9)?,
-            attempts: row.try_get(10)?,
-            claimed_by: row.try_get(11)?,
-            lease_until_us: row.try_get(12)?,
-            completed_at_us: row.try_get(13)?,
-        })
-    };
-    read().map_err(StoreError::database("reading an effect row"))
+        .map_err(StoreError::database("listing effects"))
 }
 
 pub(crate) async fn due_for_read(
@@ -362,7 +329,7 @@ pub(crate) async fn due_for_read(
     limit: i64,
     schedule: &ReadSchedule,
 ) -> Result<Vec<DueRow>, StoreError> {
-    let rows = sqlx::query(
+    sqlx::query_as(
         "WITH due AS (SELECT session_id AS due_id FROM hpp_session \
              WHERE NOT is_final AND expires_at_us > $1 \
              AND (next_read_at_us IS NULL OR next_read_at_us <= $1) \
@@ -376,18 +343,7 @@ pub(crate) async fn due_for_read(
     .bind(crate::time::duration_micros(schedule.lease))
     .fetch_all(pool)
     .await
-    .map_err(StoreError::database("claiming sessions to read"))?;
-    rows.iter()
-        .map(|row| {
-            Ok(DueRow {
-                session_id: row.try_get(0)?,
-                expires_at_us: row.try_get(1)?,
-                precedence_key: row.try_get(2)?,
-                last_read_at_us: row.try_get(3)?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StoreError::database("reading sessions to read"))
+    .map_err(StoreError::database("claiming sessions to read"))
 }
 
 pub(crate) async fn record_read(
@@ -418,48 +374,17 @@ pub(crate) async fn record_read(
 }
 
 pub(crate) async fn sessions(pool: &PgPool) -> Result<Vec<SessionRow>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT session_id, precedence_key, expires_at_us, callback_secret IS NOT NULL, \
-         registered_at_us, last_read_at_us, next_read_at_us FROM hpp_session ORDER BY session_id",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(StoreError::database("listing sessions"))?;
-    rows.iter()
-        .map(|row| {
-            Ok(SessionRow {
-                session_id: row.try_get(0)?,
-                precedence_key: row.try_get(1)?,
-                expires_at_us: row.try_get(2)?,
-                registered: row.try_get(3)?,
-                registered_at_us: row.try_get(4)?,
-                last_read_at_us: row.try_get(5)?,
-                next_read_at_us: row.try_get(6)?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StoreError::database("reading sessions"))
+    sqlx::query_as(crate::rows::SESSIONS)
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::database("listing sessions"))
 }
 
 pub(crate) async fn unusable_deliveries(
     pool: &PgPool,
-) -> Result<Vec<(i64, String, i64, String, String)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, session_id, received_at_us, reason, payload FROM hpp_unusable_delivery ORDER BY id",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(StoreError::database("listing unusable deliveries"))?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get(0)?,
-                row.try_get(1)?,
-                row.try_get(2)?,
-                row.try_get(3)?,
-                row.try_get(4)?,
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StoreError::database("reading unusable deliveries"))
+) -> Result<Vec<crate::rows::UnusableRow>, StoreError> {
+    sqlx::query_as(crate::rows::UNUSABLE_DELIVERIES)
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::database("listing unusable deliveries"))
 }

@@ -74,7 +74,7 @@ pub struct UnusableDelivery {
 }
 
 /// A row of `due_for_read`.
-#[derive(Debug)]
+#[derive(Debug, sqlx::FromRow)]
 pub(crate) struct DueRow {
     pub session_id: String,
     pub expires_at_us: i64,
@@ -83,7 +83,7 @@ pub(crate) struct DueRow {
 }
 
 /// A row of `sessions`.
-#[derive(Debug)]
+#[derive(Debug, sqlx::FromRow)]
 pub(crate) struct SessionRow {
     pub session_id: String,
     pub precedence_key: Option<Vec<u8>>,
@@ -93,6 +93,25 @@ pub(crate) struct SessionRow {
     pub last_read_at_us: Option<i64>,
     pub next_read_at_us: Option<i64>,
 }
+
+/// The columns of `sessions`, in [`SessionRow`]'s names (the same SQL on both backends).
+pub(crate) const SESSIONS: &str = "SELECT session_id, precedence_key, expires_at_us, \
+    callback_secret IS NOT NULL AS registered, registered_at_us, last_read_at_us, \
+    next_read_at_us FROM hpp_session ORDER BY session_id";
+
+/// A row of `unusable_deliveries`: an [`UnusableDelivery`] with its time in microseconds.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct UnusableRow {
+    pub id: i64,
+    pub session_id: String,
+    pub received_at_us: i64,
+    pub reason: String,
+    pub payload: String,
+}
+
+/// The unusable deliveries, oldest first (the same SQL on both backends).
+pub(crate) const UNUSABLE_DELIVERIES: &str = "SELECT id, session_id, received_at_us, reason, \
+    payload FROM hpp_unusable_delivery ORDER BY id";
 
 /// The tracker a session's stored key stands for.
 pub(crate) fn tracker(

@@ -6,7 +6,7 @@
 use std::str::FromStr as _;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{Row as _, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 
 use crate::effect::{EFFECT_COLUMNS, EffectColumns, EffectKind, EffectRow};
 use crate::merge::{self, Delivery, Settled};
@@ -87,7 +87,7 @@ pub(crate) async fn observe(
     delivery: &Delivery<'_>,
 ) -> Result<Settled, StoreError> {
     let mut tx = begin(pool).await?;
-    let row = sqlx::query(MERGE)
+    let (held_before, held_now): (Option<Vec<u8>>, Vec<u8>) = sqlx::query_as(MERGE)
         .bind(delivery.session_id)
         .bind(delivery.key.as_bytes())
         .bind(delivery.seen.status.as_str())
@@ -96,9 +96,6 @@ pub(crate) async fn observe(
         .fetch_one(&mut *tx)
         .await
         .map_err(StoreError::database("merging a delivery"))?;
-    let (held_before, held_now): (Option<Vec<u8>>, Vec<u8>) =
-        (|| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?)))()
-            .map_err(StoreError::database("reading the merged row"))?;
     let settled = merge::settle(delivery, held_before.as_deref(), &held_now)?;
     for effect in &settled.effects {
         let recorded = insert_effect(&mut tx, delivery.session_id, effect).await?;
@@ -188,15 +185,14 @@ pub(crate) async fn register(
     let existing = if registered.is_some() {
         None
     } else {
-        let row = sqlx::query(
+        let row = sqlx::query_as(
             "SELECT expires_at_us, callback_secret FROM hpp_session WHERE session_id = ?1",
         )
         .bind(session_id)
         .fetch_one(&mut *tx)
         .await
         .map_err(StoreError::database("reading a registration"))?;
-        let read = || Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?));
-        Some(read().map_err(StoreError::database("reading a registration"))?)
+        Some(row)
     };
     commit(tx).await?;
     Ok(existing)
@@ -241,7 +237,7 @@ pub(crate) async fn claim_effects(
          RETURNING {EFFECT_COLUMNS}",
         now = now!()
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(worker)
         .bind(limit)
         .bind(lease_us)
@@ -249,7 +245,7 @@ pub(crate) async fn claim_effects(
         .await
         .map_err(StoreError::database("claiming effects"))?;
     commit(tx).await?;
-    rows.iter().map(effect_row).collect()
+    Ok(rows)
 }
 
 /// Ends the claim `attempt` of effect `id` while it holds the lease: completes the effect,
@@ -290,43 +286,19 @@ pub(crate) async fn end_claim(
 
 pub(crate) async fn effect(pool: &SqlitePool, id: i64) -> Result<Option<EffectRow>, StoreError> {
     let sql = format!("SELECT {EFFECT_COLUMNS} FROM hpp_effect WHERE id = ?1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(pool)
         .await
-        .map_err(StoreError::database("reading an effect"))?;
-    row.as_ref().map(effect_row).transpose()
+        .map_err(StoreError::database("reading an effect"))
 }
 
 pub(crate) async fn effects(pool: &SqlitePool) -> Result<Vec<EffectRow>, StoreError> {
     let sql = format!("SELECT {EFFECT_COLUMNS} FROM hpp_effect ORDER BY id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .fetch_all(pool)
         .await
-        .map_err(StoreError::database("listing effects"))?;
-    rows.iter().map(effect_row).collect()
-}
-
-fn effect_row(row: &sqlx::sqlite::SqliteRow) -> Result<EffectRow, StoreError> {
-    let read = || -> Result<EffectRow, sqlx::Error> {
-        Ok(EffectRow {
-            id: row.try_get(0)?,
-            session_id: row.try_get(1)?,
-            kind: row.try_get(2)?,
-            status: row.try_get(3)?,
-            authorization_token: row.try_get(4)?,
-            order_id: row.try_get(5)?,
-            klarna_reference: row.try_get(6)?,
-            kept_key: row.try_get(7)?,
-            rejected_key: row.try_get(8)?,
-            created_at_us: row.try_get(9)?,
-            attempts: row.try_get(10)?,
-            claimed_by: row.try_get(11)?,
-            lease_until_us: row.try_get(12)?,
-            completed_at_us: row.try_get(13)?,
-        })
-    };
-    read().map_err(StoreError::database("reading an effect row"))
+        .map_err(StoreError::database("listing effects"))
 }
 
 pub(crate) async fn due_for_read(
@@ -336,7 +308,7 @@ pub(crate) async fn due_for_read(
     schedule: &ReadSchedule,
 ) -> Result<Vec<DueRow>, StoreError> {
     let mut tx = begin(pool).await?;
-    let rows = sqlx::query(
+    let rows = sqlx::query_as(
         "UPDATE hpp_session SET next_read_at_us = ?1 + ?3 \
          WHERE session_id IN (SELECT session_id FROM hpp_session \
              WHERE is_final = 0 AND expires_at_us > ?1 \
@@ -351,17 +323,7 @@ pub(crate) async fn due_for_read(
     .await
     .map_err(StoreError::database("claiming sessions to read"))?;
     commit(tx).await?;
-    rows.iter()
-        .map(|row| {
-            Ok(DueRow {
-                session_id: row.try_get(0)?,
-                expires_at_us: row.try_get(1)?,
-                precedence_key: row.try_get(2)?,
-                last_read_at_us: row.try_get(3)?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StoreError::database("reading sessions to read"))
+    Ok(rows)
 }
 
 pub(crate) async fn record_read(
@@ -394,48 +356,17 @@ pub(crate) async fn record_read(
 }
 
 pub(crate) async fn sessions(pool: &SqlitePool) -> Result<Vec<SessionRow>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT session_id, precedence_key, expires_at_us, callback_secret IS NOT NULL, \
-         registered_at_us, last_read_at_us, next_read_at_us FROM hpp_session ORDER BY session_id",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(StoreError::database("listing sessions"))?;
-    rows.iter()
-        .map(|row| {
-            Ok(SessionRow {
-                session_id: row.try_get(0)?,
-                precedence_key: row.try_get(1)?,
-                expires_at_us: row.try_get(2)?,
-                registered: row.try_get(3)?,
-                registered_at_us: row.try_get(4)?,
-                last_read_at_us: row.try_get(5)?,
-                next_read_at_us: row.try_get(6)?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StoreError::database("reading sessions"))
+    sqlx::query_as(crate::rows::SESSIONS)
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::database("listing sessions"))
 }
 
 pub(crate) async fn unusable_deliveries(
     pool: &SqlitePool,
-) -> Result<Vec<(i64, String, i64, String, String)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, session_id, received_at_us, reason, payload FROM hpp_unusable_delivery ORDER BY id",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(StoreError::database("listing unusable deliveries"))?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get(0)?,
-                row.try_get(1)?,
-                row.try_get(2)?,
-                row.try_get(3)?,
-                row.try_get(4)?,
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(StoreError::database("reading unusable deliveries"))
+) -> Result<Vec<crate::rows::UnusableRow>, StoreError> {
+    sqlx::query_as(crate::rows::UNUSABLE_DELIVERIES)
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::database("listing unusable deliveries"))
 }
