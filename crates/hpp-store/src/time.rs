@@ -28,3 +28,70 @@ pub(crate) fn from_micros(us: i64) -> Result<Timestamp, String> {
 pub(crate) fn duration_micros(duration: Duration) -> i64 {
     i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn ts(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn micros_round_down_and_read_back() {
+        for (text, us, back) in [
+            ("1970-01-01T00:00:00Z", 0, "1970-01-01T00:00:00.000Z"),
+            (
+                "2019-05-13T14:51:46.288123Z",
+                1_557_759_106_288_123,
+                "2019-05-13T14:51:46.288123Z",
+            ),
+            // Nanoseconds are cut to the microsecond, down (later than 0, earlier than 1 µs).
+            (
+                "2019-05-13T14:51:46.288123999Z",
+                1_557_759_106_288_123,
+                "2019-05-13T14:51:46.288123Z",
+            ),
+            // Before the epoch, "down" is further from zero.
+            (
+                "1969-12-31T23:59:59.999999Z",
+                -1,
+                "1969-12-31T23:59:59.999999Z",
+            ),
+            (
+                "1969-12-31T23:59:58.5Z",
+                -1_500_000,
+                "1969-12-31T23:59:58.500Z",
+            ),
+        ] {
+            assert_eq!(micros(ts(text)), us, "{text}");
+            assert_eq!(from_micros(us).unwrap(), ts(back), "{us}");
+        }
+        // The ends of RFC 3339's range (year 9999 at -23:59, year 0000 at +23:59) are times.
+        for end in [Timestamp::MAX, Timestamp::MIN] {
+            assert_eq!(
+                micros(from_micros(micros(end)).unwrap()),
+                micros(end),
+                "{end}"
+            );
+        }
+    }
+
+    #[test]
+    fn micros_beyond_rfc_3339_are_refused_with_the_number() {
+        let error = from_micros(i64::MAX).unwrap_err();
+        assert!(
+            error.starts_with(&format!("{} µs since the Unix epoch", i64::MAX)),
+            "{error}"
+        );
+        assert!(from_micros(micros(Timestamp::MAX) + 1).is_err());
+        assert!(from_micros(micros(Timestamp::MIN) - 1).is_err());
+    }
+
+    #[test]
+    fn durations_saturate() {
+        assert_eq!(duration_micros(Duration::from_millis(1_500)), 1_500_000);
+        assert_eq!(duration_micros(Duration::MAX), i64::MAX);
+    }
+}
