@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Every test of the workspace: the core's model check, properties and golden payloads, the
+# spec's freshness, doctests, the store on SQLite and on Postgres, the simulator, the merchant
+# service and the end-to-end chaos run. The Postgres tests start their own throwaway cluster
+# (crates/hpp-testdb) from Debian's postgresql package: this script installs it when no
+# server binaries are there (as root, or with sudo), then runs the tests. They never skip.
+#
+#   bash scripts/test.sh [ARGS...]     # ARGS go to cargo test, e.g. -p hpp-store
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [ -z "${HPP_TESTDB_PG_BIN:-}" ] && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    echo "==> installing postgresql (the Postgres tests start a throwaway cluster from it)"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+
+exec cargo test --locked --workspace --all-features "$@"
