@@ -364,7 +364,13 @@ async fn create_order(
     json(code, &answer.body)
 }
 
-async fn payment_page(Path(session_id): Path<String>) -> Response {
+async fn payment_page(
+    State(shared): State<Arc<Shared>>,
+    Path(session_id): Path<String>,
+) -> Response {
+    if !shared.open_page(&session_id) {
+        return error(&shared, StatusCode::NOT_FOUND, "NOT_FOUND", "No such session");
+    }
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
