@@ -369,7 +369,12 @@ async fn payment_page(
     Path(session_id): Path<String>,
 ) -> Response {
     if !shared.open_page(&session_id) {
-        return error(&shared, StatusCode::NOT_FOUND, "NOT_FOUND", "No such session");
+        return error(
+            &shared,
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "No such session",
+        );
     }
     (
         StatusCode::OK,

@@ -253,7 +253,11 @@ async fn checkout(
         match client.get(page).send().await {
             Ok(response) if response.status().is_success() => {}
             Ok(response) => {
-                tracing::warn!(page, code = response.status().as_u16(), "payment page not opened");
+                tracing::warn!(
+                    page,
+                    code = response.status().as_u16(),
+                    "payment page not opened"
+                );
             }
             Err(error) => tracing::warn!(page, %error, "payment page not opened"),
         }

@@ -396,12 +396,19 @@ async fn consumers_that_wait_for_the_page_start_only_when_it_is_opened() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), 404);
-    sim.wait_until_settled(Duration::from_secs(10)).await.unwrap();
+    sim.wait_until_settled(Duration::from_secs(10))
+        .await
+        .unwrap();
     let paid = sim.session(&handed_out).unwrap();
     assert_eq!(paid.final_status(), Some(Status::Completed));
     let waiting = sim.session(&never_handed_out).unwrap();
     assert!(waiting.expired, "{waiting:?}");
-    assert_eq!(waiting.history.len(), 1, "only `created`: {:?}", waiting.history);
+    assert_eq!(
+        waiting.history.len(),
+        1,
+        "only `created`: {:?}",
+        waiting.history
+    );
     assert_eq!(waiting.authorization_token, None);
     assert!(!waiting.owes_order());
 }

@@ -1,0 +1,308 @@
+//! The background work: the batch that reads open sessions, and the effect worker that
+//! places orders and releases carts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hpp_status::wire::Timestamp;
+use hpp_store::{Effect, EffectKind, StoreError};
+use tokio::task::JoinSet;
+
+use crate::Shared;
+use crate::klarna::{OrderAnswer, Read};
+
+/// What one read of a session came to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ReadResult {
+    /// Read and merged.
+    Merged,
+    /// Read, but the payload could not be used (kept by the store for a person).
+    Unusable,
+    /// 404: the session expired (or Klarna does not know it).
+    Expired,
+    /// Not read, or not stored: to be read again.
+    Failed,
+}
+
+/// Reads `session_id`, merges what Klarna said, and records the read (so the batch
+/// schedules the next one). `expires_at`, when known, tells an expired session's 404 from
+/// an unexpected one.
+pub(crate) async fn read_and_observe(
+    shared: &Shared,
+    session_id: &str,
+    expires_at: Option<Timestamp>,
+    read_at: Timestamp,
+    source: &'static str,
+) -> ReadResult {
+    let result = match shared.klarna.read_session(session_id).await {
+        Ok(Read::Session(session)) => match shared.store.observe(session_id, &session).await {
+            Ok(outcome) => {
+                tracing::info!(session_id, source, outcome = %outcome.kind(),
+                    status = %outcome.current(), "session read");
+                ReadResult::Merged
+            }
+            Err(error @ StoreError::Unusable { .. }) => {
+                tracing::warn!(%error, session_id, source, "unusable session read, kept");
+                ReadResult::Unusable
+            }
+            Err(error) => {
+                tracing::error!(%error, session_id, source, "merging a session read");
+                return ReadResult::Failed;
+            }
+        },
+        Ok(Read::NotFound) => {
+            if expires_at.is_some_and(|expires_at| read_at < expires_at) {
+                tracing::warn!(
+                    session_id,
+                    source,
+                    "Read Session answered 404 before expires_at"
+                );
+            } else {
+                tracing::info!(session_id, source, "session expired (Read Session 404)");
+            }
+            ReadResult::Expired
+        }
+        Err(error) => {
+            // The batch reads it again when its claim ends, before it expires.
+            tracing::warn!(%error, session_id, source, "reading the session failed");
+            return ReadResult::Failed;
+        }
+    };
+    if let Err(error) = shared.store.record_read(session_id, read_at).await {
+        tracing::error!(%error, session_id, "recording a read");
+    }
+    result
+}
+
+/// One round of the batch: claims the sessions due, reads them (a few at a time), and says
+/// how many it claimed.
+pub(crate) async fn batch_round(shared: &Arc<Shared>, limit: usize) -> Result<usize, StoreError> {
+    let due = shared.store.due_for_read(Timestamp::now(), limit).await?;
+    let claimed = due.len();
+    let mut reads = JoinSet::new();
+    let permits = Arc::new(tokio::sync::Semaphore::new(READS_AT_ONCE));
+    for session in due {
+        let shared = Arc::clone(shared);
+        let permits = Arc::clone(&permits);
+        reads.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let read_at = Timestamp::now();
+            read_and_observe(
+                &shared,
+                &session.session_id,
+                Some(session.expires_at),
+                read_at,
+                "batch",
+            )
+            .await
+        });
+    }
+    while let Some(done) = reads.join_next().await {
+        if let Err(join) = done {
+            tracing::error!(%join, "a batch read task failed");
+        }
+    }
+    Ok(claimed)
+}
+
+/// How many Read Session calls one instance's batch makes at once.
+const READS_AT_ONCE: usize = 16;
+
+/// The batch loop: a round every `interval`, at once again when a round was full.
+pub(crate) async fn batch_loop(shared: Arc<Shared>, interval: Duration, limit: usize) {
+    loop {
+        let full = match batch_round(&shared, limit).await {
+            Ok(claimed) => claimed >= limit,
+            Err(error) => {
+                tracing::error!(%error, "batch round failed");
+                false
+            }
+        };
+        if !full {
+            tokio::select! {
+                () = shared.cancel.cancelled() => return,
+                () = tokio::time::sleep(interval) => {}
+            }
+        } else if shared.cancel.is_cancelled() {
+            return;
+        }
+    }
+}
+
+/// The idempotency key of an effect's order placement: the same on every attempt, so that
+/// a retry after a crash is recognised as one.
+#[must_use]
+pub(crate) fn idempotency_key(effect: &Effect) -> String {
+    format!("hpp-merchant-effect-{}", effect.id)
+}
+
+/// Why an effect could not be done now.
+type Retry = String;
+
+async fn place_order(shared: &Shared, effect: &Effect, token: &str) -> Result<(), Retry> {
+    let key = idempotency_key(effect);
+    let session_id = effect.session_id.as_str();
+    match shared.klarna.create_order(token, &key).await {
+        Ok(OrderAnswer::Placed { order_id }) => {
+            tracing::info!(
+                session_id,
+                effect = effect.id,
+                order_id,
+                attempt = effect.attempt,
+                "order placed"
+            );
+            Ok(())
+        }
+        Ok(OrderAnswer::InvalidToken { body }) if effect.attempt > 1 => {
+            // An earlier attempt of this placement may have placed it and died before
+            // completing the effect: the token no longer works because it was used.
+            tracing::warn!(
+                session_id,
+                effect = effect.id,
+                attempt = effect.attempt,
+                body,
+                "order placed by an earlier attempt (token already used); order id unknown, look it up"
+            );
+            Ok(())
+        }
+        Ok(OrderAnswer::InvalidToken { body }) => {
+            // The first attempt: the token expired or is not valid. Retrying cannot help.
+            tracing::error!(
+                session_id,
+                effect = effect.id,
+                body,
+                "order NOT placed: the authorization token was refused"
+            );
+            Ok(())
+        }
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+async fn perform(shared: &Shared, effect: &Effect) -> Result<(), Retry> {
+    let session_id = effect.session_id.as_str();
+    match &effect.kind {
+        EffectKind::PlaceOrder {
+            authorization_token,
+        } => place_order(shared, effect, authorization_token).await,
+        EffectKind::OrderPlacedByKlarna {
+            order_id,
+            klarna_reference,
+        } => {
+            tracing::info!(
+                session_id,
+                effect = effect.id,
+                order_id,
+                klarna_reference,
+                "order placed by Klarna recorded"
+            );
+            Ok(())
+        }
+        EffectKind::CompletedWithoutReference => {
+            match shared.klarna.read_session(session_id).await {
+                Ok(Read::Session(session)) => {
+                    match (&session.order_id, &session.authorization_token) {
+                        (Some(order_id), _) => {
+                            tracing::info!(
+                                session_id,
+                                effect = effect.id,
+                                order_id,
+                                "order placed by Klarna recorded (read after a completion without reference)"
+                            );
+                            Ok(())
+                        }
+                        (None, Some(token)) => place_order(shared, effect, token).await,
+                        (None, None) => {
+                            tracing::error!(
+                                session_id,
+                                effect = effect.id,
+                                "COMPLETED without token or order id even on Read Session: a person must look"
+                            );
+                            Ok(())
+                        }
+                    }
+                }
+                Ok(Read::NotFound) => {
+                    tracing::error!(
+                        session_id,
+                        effect = effect.id,
+                        "COMPLETED without reference and the session is gone: a person must look"
+                    );
+                    Ok(())
+                }
+                Err(error) => Err(error.to_string()),
+            }
+        }
+        EffectKind::SessionEnded { status } => {
+            tracing::info!(session_id, effect = effect.id, %status, "cart released");
+            Ok(())
+        }
+        EffectKind::Conflict { kept, rejected, .. } => {
+            tracing::error!(session_id, effect = effect.id, %kept, %rejected,
+                "conflicting deliveries: a person must look (kept in the effects table)");
+            Ok(())
+        }
+    }
+}
+
+/// One round of the effect worker: claims, does and completes effects; how many it claimed.
+pub(crate) async fn effect_round(
+    shared: &Shared,
+    batch: usize,
+    lease: Duration,
+) -> Result<usize, StoreError> {
+    let effects = shared
+        .store
+        .claim_effects(&shared.worker, batch, lease)
+        .await?;
+    for effect in &effects {
+        match perform(shared, effect).await {
+            Ok(()) => match shared.store.complete_effect(effect).await {
+                Ok(()) => {}
+                Err(error @ StoreError::LeaseLost { .. }) => {
+                    tracing::warn!(%error, session_id = effect.session_id, effect = effect.id,
+                        "effect done but its lease was lost; another worker may do it again");
+                }
+                Err(error) => return Err(error),
+            },
+            Err(reason) => {
+                tracing::warn!(
+                    session_id = effect.session_id,
+                    effect = effect.id,
+                    reason,
+                    "effect failed; retried later"
+                );
+                if let Err(error) = shared.store.release_effect(effect).await {
+                    tracing::warn!(%error, effect = effect.id, "releasing a failed effect");
+                }
+            }
+        }
+    }
+    Ok(effects.len())
+}
+
+/// The effect worker loop.
+pub(crate) async fn effect_loop(
+    shared: Arc<Shared>,
+    interval: Duration,
+    batch: usize,
+    lease: Duration,
+) {
+    loop {
+        let full = match effect_round(&shared, batch, lease).await {
+            Ok(claimed) => claimed >= batch,
+            Err(error) => {
+                tracing::error!(%error, "effect round failed");
+                false
+            }
+        };
+        if !full {
+            tokio::select! {
+                () = shared.cancel.cancelled() => return,
+                () = tokio::time::sleep(interval) => {}
+            }
+        } else if shared.cancel.is_cancelled() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The merchant service in process against the simulator in process, over loopback HTTP,
+//! with a SQLite file in a temporary directory.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{FAST, check_run, sqlite_url, start_sim};
+use hpp_merchant::{MerchantHandle, serve};
+use hpp_sim::{FaultConfig, SimConfig, SimHandle};
+use hpp_status::Status;
+use serde_json::{Value, json};
+
+struct Run {
+    sim: SimHandle,
+    merchant: MerchantHandle,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(config: SimConfig, batch: bool) -> Run {
+    let sim = start_sim(config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut merchant_config = FAST.merchant_config(sqlite_url(&dir, "merchant"), sim.base_url());
+    if !batch {
+        merchant_config.batch = None;
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let merchant = serve(merchant_config, listener)
+        .await
+        .expect("the merchant starts");
+    Run {
+        sim,
+        merchant,
+        client: reqwest::Client::builder().no_proxy().build().unwrap(),
+        _dir: dir,
+    }
+}
+
+impl Run {
+    async fn checkout(&self, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}/checkouts", self.merchant.base_url()));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let code = response.status().as_u16();
+        (code, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn session_id(&self, mode: &str) -> String {
+        let (code, body) = self
+            .checkout(Some(json!({ "place_order_mode": mode })))
+            .await;
+        assert_eq!(code, 201, "{body}");
+        assert!(
+            body["redirect_url"].as_str().unwrap().contains("/hpp/pay/"),
+            "{body}"
+        );
+        body["session_id"].as_str().unwrap().to_owned()
+    }
+
+    async fn callback(&self, session_id: &str, query: &str, body: &str) -> u16 {
+        self.client
+            .post(format!(
+                "{}/hpp/callbacks/{session_id}{query}",
+                self.merchant.base_url()
+            ))
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// Waits until settled and the orders are in, checks everything, stops.
+    async fn finish(self, batch: bool) -> (hpp_sim::Summary, common::Checked) {
+        let bound = FAST.wall(FAST.session_lifetime) + Duration::from_secs(20);
+        self.sim
+            .wait_until_settled(bound)
+            .await
+            .expect("the run settles");
+        let summary = self.sim.wait_for_orders(Duration::from_secs(5)).await;
+        // The effects of the last sessions to end (releasing carts) may still be under way.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let truth = self.sim.truth();
+        let checked = check_run(&summary, &truth, self.merchant.store(), batch).await;
+        self.merchant.shutdown().await;
+        self.sim.shutdown().await.unwrap();
+        (summary, checked)
+    }
+}
+
+fn paying(config: &mut SimConfig) {
+    config.consumer.abandon_rate = 0.0;
+    config.consumer.outcomes.authorize = 1.0;
+    config.consumer.outcomes.cancel = 0.0;
+}
+
+/// An idle world: consumers never move within a test.
+fn idle() -> SimConfig {
+    let mut config = FAST.sim_config(FaultConfig::none());
+    config.time.compression = 1.0;
+    config.time.session_lifetime = Duration::from_secs(3600);
+    config.consumer.think_min = Duration::from_secs(3600);
+    config.consumer.think_max = Duration::from_secs(3600);
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkouts_end_to_end_place_one_order_per_completed_session() {
+    let mut config = FAST.sim_config(FaultConfig::none());
+    paying(&mut config);
+    let run = start(config, true).await;
+    for i in 0..20 {
+        let mode = if i % 2 == 0 { "NONE" } else { "PLACE_ORDER" };
+        run.session_id(mode).await;
+    }
+    let (code, _) = run.checkout(None).await; // no body: NONE
+    assert_eq!(code, 201);
+    let (summary, checked) = run.finish(true).await;
+    assert_eq!(summary.sessions, 21);
+    assert!(checked.completed_with_token >= 5, "{checked:?}");
+    assert!(checked.completed_by_klarna >= 5, "{checked:?}");
+    assert_eq!(summary.orders.placed, checked.completed_with_token as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_callbacks_are_never_acted_on() {
+    let mut config = FAST.sim_config(FaultConfig {
+        forged: 1.0,
+        ..FaultConfig::none()
+    });
+    paying(&mut config);
+    let run = start(config, true).await;
+    for _ in 0..10 {
+        run.session_id("NONE").await;
+    }
+    let (summary, checked) = run.finish(true).await;
+    assert!(summary.callbacks.forged >= 10, "{summary}");
+    assert_eq!(summary.callbacks.forged_acknowledged, 0);
+    assert_eq!(summary.orders.forged_token, 0);
+    assert_eq!(checked.completed_with_token, 10);
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_secret_or_an_unknown_session_gets_404_and_no_read() {
+    let run = start(idle(), false).await;
+    let id = run.session_id("NONE").await;
+    let reads = || run.sim.session(&id).unwrap().reads.served;
+    let before = reads();
+    let forged = r#"{"session_id":"x","status":"COMPLETED","authorization_token":"forged"}"#;
+    assert_eq!(run.callback(&id, "?secret=guess", forged).await, 404);
+    assert_eq!(run.callback(&id, "", forged).await, 404);
+    assert_eq!(run.callback(&id, "?secret=", "").await, 404);
+    assert_eq!(run.callback("unknown", "?secret=guess", forged).await, 404);
+    assert_eq!(reads(), before, "a refused callback made a read");
+    assert!(run.merchant.store().effects().await.unwrap().is_empty());
+    let stored = run.merchant.store().session(&id).await.unwrap().unwrap();
+    assert_eq!(stored.status(), None, "nothing observed");
+    run.merchant.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_empty_or_unparsable_callback_body_triggers_a_read() {
+    let run = start(idle(), false).await;
+    let id = run.session_id("NONE").await;
+    let secret = run
+        .merchant
+        .store()
+        .callback_secret(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    let before = run.sim.session(&id).unwrap().reads.served;
+    assert_eq!(
+        run.callback(&id, &format!("?secret={secret}"), "").await,
+        200
+    );
+    assert_eq!(run.sim.session(&id).unwrap().reads.served, before + 1);
+    let stored = run.merchant.store().session(&id).await.unwrap().unwrap();
+    assert_eq!(stored.status(), Some(Status::Waiting));
+    assert_eq!(
+        run.callback(&id, &format!("?secret={secret}&x=1"), "{not json")
+            .await,
+        200
+    );
+    assert_eq!(run.sim.session(&id).unwrap().reads.served, before + 2);
+    let records = run.merchant.store().sessions().await.unwrap();
+    assert!(records[0].last_read_at.is_some(), "the read was recorded");
+    run.merchant.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_every_callback_lost_the_batch_still_places_every_order() {
+    let mut config = FAST.sim_config(FaultConfig {
+        lost: 1.0,
+        ..FaultConfig::none()
+    });
+    paying(&mut config);
+    let run = start(config, true).await;
+    for _ in 0..15 {
+        run.session_id("NONE").await;
+    }
+    let (summary, checked) = run.finish(true).await;
+    assert_eq!(summary.callbacks.sent, 0, "every callback lost");
+    assert_eq!(checked.completed_with_token, 15);
+    assert_eq!(summary.orders.placed, 15);
+}
+
+#[tokio::test]
+async fn a_bad_checkout_body_is_400_and_a_klarna_failure_502() {
+    let run = start(idle(), false).await;
+    let (code, body) = run
+        .checkout(Some(json!({"place_order_mode": "LATER"})))
+        .await;
+    assert_eq!(code, 400);
+    assert!(body["error"].as_str().unwrap().contains("LATER"), "{body}");
+    run.merchant.shutdown().await;
+
+    // Klarna refuses the credentials.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = FAST.merchant_config(sqlite_url(&dir, "m"), run.sim.base_url());
+    config.klarna_password = "wrong".into();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let merchant = serve(config, listener).await.unwrap();
+    let response = run
+        .client
+        .post(format!("{}/checkouts", merchant.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    let body: Value = response.json().await.unwrap();
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("create payment session") && error.contains("401"),
+        "{error}"
+    );
+    merchant.shutdown().await;
+}
+
+#[test]
+fn the_binary_lists_every_flag_in_help() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hpp-merchant"))
+        .arg("--help")
+        .output()
+        .expect("run hpp-merchant --help");
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for flag in [
+        "--listen",
+        "--database-url",
+        "--klarna-url",
+        "--klarna-user",
+        "--klarna-password",
+        "--public-url",
+        "--no-batch",
+        "--batch-interval",
+        "--batch-limit",
+        "--read-interval",
+        "--read-margin",
+        "--read-lease",
+        "--effect-interval",
+        "--effect-batch",
+        "--effect-lease",
+        "HPP_MERCHANT_DATABASE_URL",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help:\n{help}");
+    }
+}
+
+#[test]
+fn the_binary_refuses_a_bad_duration_naming_it() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hpp-merchant"))
+        .args(["--batch-interval", "sometimes"])
+        .output()
+        .expect("run hpp-merchant");
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("--batch-interval") && error.contains("sometimes"),
+        "{error}"
+    );
+}
