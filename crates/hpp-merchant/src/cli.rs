@@ -67,9 +67,10 @@ pub struct Cli {
         default_value = "sqlite://hpp-merchant.db?mode=rwc"
     )]
     pub database_url: String,
-    /// The database pool's size.
-    #[arg(long, env = "HPP_MERCHANT_MAX_CONNECTIONS", default_value_t = 8)]
-    pub max_connections: u32,
+    /// The database pool's size (default: 1 for SQLite, which writes one at a time anyway;
+    /// 8 for Postgres).
+    #[arg(long, env = "HPP_MERCHANT_MAX_CONNECTIONS")]
+    pub max_connections: Option<u32>,
     /// Klarna's API base URL (default: the simulator, `cargo run -p hpp-sim`).
     #[arg(
         long,

@@ -8,13 +8,12 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use hpp_status::wire::Timestamp;
 use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 
 use crate::Shared;
 use crate::klarna::PlaceOrderMode;
-use crate::work::{self, ReadResult};
+use crate::work;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -139,7 +138,7 @@ async fn status_callback(
     body: Bytes,
 ) -> Response {
     let presented = secret_of(query.as_deref());
-    match shared.store.callback_secret(&session_id).await {
+    match shared.reader.callback_secret(&session_id).await {
         Ok(Some(expected)) if bool::from(expected.as_bytes().ct_eq(presented.as_bytes())) => {}
         Ok(_) => {
             // Unknown session or wrong secret: a forgery or a stale URL. Nothing happens.
@@ -155,35 +154,18 @@ async fn status_callback(
         }
     }
     tracing::debug!(session_id, body_bytes = body.len(), "callback received");
-    // A final status is final: nothing a read could add.
-    if let Ok(Some(tracker)) = shared.store.session(&session_id).await
-        && tracker.status().is_some_and(hpp_status::Status::is_final)
-    {
-        return StatusCode::OK.into_response();
-    }
-    // The read runs in its own task, awaited: if Klarna hangs up (its timeout), the read
-    // and merge still finish.
+    // Answered now, read in the background: the answer must not wait on Klarna and the
+    // database (a slow answer is a timeout to Klarna, which retries, and every retry is one
+    // more read: load feeds itself). A failed read is retried here, then by the batch.
     let task_shared = Arc::clone(&shared);
-    let task_id = session_id.clone();
-    let read = shared.tasks.spawn(async move {
-        let read_at = Timestamp::now();
-        work::read_and_observe(&task_shared, &task_id, None, read_at, "callback").await
+    shared.tasks.spawn(async move {
+        work::read_after_callback(&task_shared, &session_id).await;
     });
-    match read.await {
-        Ok(ReadResult::Merged | ReadResult::Unusable | ReadResult::Expired) => {
-            StatusCode::OK.into_response()
-        }
-        // Not read or not stored: a non-2xx makes Klarna retry; the batch reads it anyway.
-        Ok(ReadResult::Failed) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
-        Err(join) => {
-            tracing::error!(%join, session_id, "the read after a callback failed");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
-    }
+    StatusCode::OK.into_response()
 }
 
 async fn health(State(shared): State<Arc<Shared>>) -> Response {
-    match shared.store.callback_secret("health-check").await {
+    match shared.reader.callback_secret("health-check").await {
         Ok(_) => (StatusCode::OK, "ok\n").into_response(),
         Err(error) => problem(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
     }

@@ -130,8 +130,9 @@ impl Default for EffectConfig {
 pub struct MerchantConfig {
     /// `sqlite://FILE?mode=rwc` (one instance) or `postgres://...` (a fleet).
     pub database_url: String,
-    /// The database pool's size.
-    pub max_connections: u32,
+    /// The database pool's size; `None`: 1 for SQLite (one writer at a time anyway: a queue
+    /// in the pool is fairer and faster than SQLite's busy sleeps), 8 for Postgres.
+    pub max_connections: Option<u32>,
     /// Klarna's API base URL (the simulator's, in tests).
     pub klarna_url: String,
     /// The API user name.
@@ -156,7 +157,7 @@ impl Default for MerchantConfig {
     fn default() -> MerchantConfig {
         MerchantConfig {
             database_url: "sqlite://hpp-merchant.db?mode=rwc".into(),
-            max_connections: 8,
+            max_connections: None,
             klarna_url: "http://127.0.0.1:8181".into(),
             klarna_user: "merchant".into(),
             klarna_password: "hpp-sim".into(),
@@ -210,12 +211,19 @@ pub enum MerchantError {
 /// What the handlers and workers share.
 pub(crate) struct Shared {
     pub(crate) store: Store,
+    /// For the lookups on the callback's answer path (the secret, whether the session is
+    /// final). On SQLite a pool of its own: in WAL mode readers never wait for the writer,
+    /// so a callback is answered while the one writer connection is busy. On Postgres the
+    /// same pool.
+    pub(crate) reader: Store,
     pub(crate) klarna: klarna::Klarna,
     pub(crate) public_url: String,
     pub(crate) worker: String,
     pub(crate) cancel: CancellationToken,
     /// Reads after callbacks, waited for on shutdown.
     pub(crate) tasks: TaskTracker,
+    /// Reads (after callbacks and by the batch) under way at once: twice the pool, at least 4.
+    pub(crate) reads: tokio::sync::Semaphore,
 }
 
 /// A running merchant instance.
@@ -248,13 +256,22 @@ pub async fn serve(
     listener: TcpListener,
 ) -> Result<MerchantHandle, MerchantError> {
     let addr = listener.local_addr().map_err(MerchantError::Listen)?;
+    let max_connections =
+        config
+            .max_connections
+            .unwrap_or(if config.database_url.starts_with("sqlite:") {
+                1
+            } else {
+                8
+            });
+    let read_schedule = config
+        .batch
+        .as_ref()
+        .map(|batch| batch.read_schedule)
+        .unwrap_or_default();
     let options = StoreOptions {
-        max_connections: config.max_connections,
-        read_schedule: config
-            .batch
-            .as_ref()
-            .map(|batch| batch.read_schedule)
-            .unwrap_or_default(),
+        max_connections,
+        read_schedule,
         ..StoreOptions::default()
     };
     let store_error = |source| MerchantError::Store {
@@ -265,6 +282,19 @@ pub async fn serve(
         .await
         .map_err(store_error)?;
     store.migrate().await.map_err(store_error)?;
+    // An in-memory SQLite database lives in its one connection: no second pool.
+    let reader = if store.backend_name() == "sqlite" && !config.database_url.contains(":memory:") {
+        let options = StoreOptions {
+            max_connections: 4,
+            read_schedule,
+            ..StoreOptions::default()
+        };
+        Store::connect_with(&config.database_url, options)
+            .await
+            .map_err(store_error)?
+    } else {
+        store.clone()
+    };
     let klarna = klarna::Klarna::new(
         &config.klarna_url,
         &config.klarna_user,
@@ -284,11 +314,13 @@ pub async fn serve(
         .unwrap_or_else(|| format!("hpp-merchant-{}-{}", addr.port(), std::process::id()));
     let shared = Arc::new(Shared {
         store,
+        reader,
         klarna,
         public_url,
         worker,
         cancel: CancellationToken::new(),
         tasks: TaskTracker::new(),
+        reads: tokio::sync::Semaphore::new((2 * max_connections as usize).max(4)),
     });
     let app = http::router(Arc::clone(&shared));
     let stop = shared.cancel.clone();
@@ -365,6 +397,7 @@ impl MerchantHandle {
         self.shared.tasks.close();
         self.shared.tasks.wait().await;
         self.shared.store.close().await;
+        self.shared.reader.close().await;
         tracing::info!(addr = %self.addr, "hpp-merchant stopped");
     }
 }

@@ -34,6 +34,11 @@ pub(crate) async fn read_and_observe(
     read_at: Timestamp,
     source: &'static str,
 ) -> ReadResult {
+    // Reads wait their turn here, not in the database pool's queue, where the effect
+    // worker (orders, within the token's lifetime) would wait behind them.
+    let Ok(_permit) = shared.reads.acquire().await else {
+        return ReadResult::Failed; // closed: shutting down
+    };
     let result = match shared.klarna.read_session(session_id).await {
         Ok(Read::Session(session)) => match shared.store.observe(session_id, &session).await {
             Ok(outcome) => {
@@ -74,18 +79,53 @@ pub(crate) async fn read_and_observe(
     result
 }
 
+/// How often the read after a callback is tried, and the pause before the first retry
+/// (doubled each time): a failure is then left to the batch.
+const CALLBACK_READ_ATTEMPTS: u32 = 4;
+const CALLBACK_READ_RETRY: Duration = Duration::from_millis(50);
+
+/// The read a callback asks for, retried a few times when it fails (Read Session errors,
+/// the database busy); after that the batch reads the session before it expires.
+pub(crate) async fn read_after_callback(shared: &Shared, session_id: &str) -> ReadResult {
+    // A final status is final: nothing a read could add (a late or duplicated callback).
+    if let Ok(Some(tracker)) = shared.reader.session(session_id).await
+        && tracker.status().is_some_and(hpp_status::Status::is_final)
+    {
+        tracing::debug!(session_id, "callback for a final session: no read");
+        return ReadResult::Merged;
+    }
+    let mut pause = CALLBACK_READ_RETRY;
+    let mut attempt = 1;
+    loop {
+        let result = read_and_observe(shared, session_id, None, Timestamp::now(), "callback").await;
+        if result != ReadResult::Failed || attempt >= CALLBACK_READ_ATTEMPTS {
+            if result == ReadResult::Failed {
+                tracing::warn!(
+                    session_id,
+                    attempts = attempt,
+                    "reading the session after a callback failed; left to the batch"
+                );
+            }
+            return result;
+        }
+        attempt += 1;
+        tokio::select! {
+            () = shared.cancel.cancelled() => return result,
+            () = tokio::time::sleep(pause) => {}
+        }
+        pause *= 2;
+    }
+}
+
 /// One round of the batch: claims the sessions due, reads them (a few at a time), and says
 /// how many it claimed.
 pub(crate) async fn batch_round(shared: &Arc<Shared>, limit: usize) -> Result<usize, StoreError> {
     let due = shared.store.due_for_read(Timestamp::now(), limit).await?;
     let claimed = due.len();
     let mut reads = JoinSet::new();
-    let permits = Arc::new(tokio::sync::Semaphore::new(READS_AT_ONCE));
     for session in due {
         let shared = Arc::clone(shared);
-        let permits = Arc::clone(&permits);
         reads.spawn(async move {
-            let _permit = permits.acquire_owned().await;
             let read_at = Timestamp::now();
             read_and_observe(
                 &shared,
@@ -104,9 +144,6 @@ pub(crate) async fn batch_round(shared: &Arc<Shared>, limit: usize) -> Result<us
     }
     Ok(claimed)
 }
-
-/// How many Read Session calls one instance's batch makes at once.
-const READS_AT_ONCE: usize = 16;
 
 /// The batch loop: a round every `interval`, at once again when a round was full.
 pub(crate) async fn batch_loop(shared: Arc<Shared>, interval: Duration, limit: usize) {

@@ -164,6 +164,18 @@ async fn a_wrong_or_missing_secret_or_an_unknown_session_gets_404_and_no_read() 
     run.merchant.shutdown().await;
 }
 
+/// Polls `condition` for up to 5 s.
+async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !condition().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "not within 5 s: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn an_empty_or_unparsable_callback_body_triggers_a_read() {
     let run = start(idle(), false).await;
@@ -180,17 +192,33 @@ async fn an_empty_or_unparsable_callback_body_triggers_a_read() {
         run.callback(&id, &format!("?secret={secret}"), "").await,
         200
     );
+    eventually("the read after an empty callback", async || {
+        run.merchant
+            .store()
+            .session(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status()
+            == Some(Status::Waiting)
+    })
+    .await;
     assert_eq!(run.sim.session(&id).unwrap().reads.served, before + 1);
-    let stored = run.merchant.store().session(&id).await.unwrap().unwrap();
-    assert_eq!(stored.status(), Some(Status::Waiting));
     assert_eq!(
         run.callback(&id, &format!("?secret={secret}&x=1"), "{not json")
             .await,
         200
     );
-    assert_eq!(run.sim.session(&id).unwrap().reads.served, before + 2);
-    let records = run.merchant.store().sessions().await.unwrap();
-    assert!(records[0].last_read_at.is_some(), "the read was recorded");
+    eventually("the read after an unparsable callback", async || {
+        run.sim.session(&id).unwrap().reads.served == before + 2
+    })
+    .await;
+    eventually("the read recorded", async || {
+        run.merchant.store().sessions().await.unwrap()[0]
+            .last_read_at
+            .is_some()
+    })
+    .await;
     run.merchant.shutdown().await;
 }
 
