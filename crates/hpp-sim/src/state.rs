@@ -818,14 +818,9 @@ impl Shared {
 
     /// The truth of one session.
     /// The consumer's browser opened the payment page: lets a waiting consumer start.
-    /// Whether the session exists.
-    pub(crate) fn open_page(&self, session_id: &str) -> bool {
-        match lock(&self.registry).sessions.get(session_id) {
-            Some(session) => {
-                session.page_opened.notify_one();
-                true
-            }
-            None => false,
+    pub(crate) fn open_page(&self, session_id: &str) {
+        if let Some(session) = lock(&self.registry).sessions.get(session_id) {
+            session.page_opened.notify_one();
         }
     }
 

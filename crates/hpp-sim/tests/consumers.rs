@@ -392,10 +392,6 @@ async fn consumers_that_wait_for_the_page_start_only_when_it_is_opened() {
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
-    let unknown = reqwest::get(format!("{}/hpp/pay/nope", sim.base_url()))
-        .await
-        .unwrap();
-    assert_eq!(unknown.status(), 404);
     sim.wait_until_settled(Duration::from_secs(10))
         .await
         .unwrap();
