@@ -56,15 +56,10 @@ pub(crate) async fn read_and_observe(
             }
         },
         Ok(Read::NotFound) => {
-            if expires_at.is_some_and(|expires_at| read_at < expires_at) {
-                tracing::warn!(
-                    session_id,
-                    source,
-                    "Read Session answered 404 before expires_at"
-                );
-            } else {
-                tracing::info!(session_id, source, "session expired (Read Session 404)");
-            }
+            // After expires_at: the session expired. Before it (a clock ahead of Klarna's,
+            // or a session Klarna lost): the same for the merchant; the times say which.
+            tracing::info!(session_id, source, %read_at, expires_at = ?expires_at.map(|t| t.to_string()),
+                "Read Session answered 404: the session expired");
             ReadResult::Expired
         }
         Err(error) => {
@@ -176,44 +171,62 @@ pub(crate) fn idempotency_key(effect: &Effect) -> String {
 /// Why an effect could not be done now.
 type Retry = String;
 
-async fn place_order(shared: &Shared, effect: &Effect, token: &str) -> Result<(), Retry> {
+/// What a create order answer means for an effect.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) enum Placement {
+    /// Placed now.
+    Placed { order_id: String },
+    /// The token was refused on a retry of this placement: an earlier attempt used it (and
+    /// died before completing the effect). Placed; its order id is to be looked up.
+    PlacedEarlier,
+    /// The token was refused on the first attempt: expired or invalid. Not placed, and
+    /// retrying cannot help.
+    Refused {
+        /// Klarna's answer.
+        body: String,
+    },
+}
+
+/// Classifies a create order answer for an effect's `attempt` (1 for the first claim).
+pub(crate) fn placement(answer: OrderAnswer, attempt: u32) -> Placement {
+    match answer {
+        OrderAnswer::Placed { order_id } => Placement::Placed { order_id },
+        OrderAnswer::InvalidToken { .. } if attempt > 1 => Placement::PlacedEarlier,
+        OrderAnswer::InvalidToken { body } => Placement::Refused { body },
+    }
+}
+
+async fn place_order(shared: &Shared, effect: &Effect, token: &str) -> Result<Placement, Retry> {
     let key = idempotency_key(effect);
     let session_id = effect.session_id.as_str();
-    match shared.klarna.create_order(token, &key).await {
-        Ok(OrderAnswer::Placed { order_id }) => {
-            tracing::info!(
-                session_id,
-                effect = effect.id,
-                order_id,
-                attempt = effect.attempt,
-                "order placed"
-            );
-            Ok(())
-        }
-        Ok(OrderAnswer::InvalidToken { body }) if effect.attempt > 1 => {
-            // An earlier attempt of this placement may have placed it and died before
-            // completing the effect: the token no longer works because it was used.
-            tracing::warn!(
-                session_id,
-                effect = effect.id,
-                attempt = effect.attempt,
-                body,
-                "order placed by an earlier attempt (token already used); order id unknown, look it up"
-            );
-            Ok(())
-        }
-        Ok(OrderAnswer::InvalidToken { body }) => {
-            // The first attempt: the token expired or is not valid. Retrying cannot help.
-            tracing::error!(
-                session_id,
-                effect = effect.id,
-                body,
-                "order NOT placed: the authorization token was refused"
-            );
-            Ok(())
-        }
-        Err(error) => Err(error.to_string()),
+    let answer = shared
+        .klarna
+        .create_order(token, &key)
+        .await
+        .map_err(|error| error.to_string())?;
+    let placement = placement(answer, effect.attempt);
+    match &placement {
+        Placement::Placed { order_id } => tracing::info!(
+            session_id,
+            effect = effect.id,
+            order_id,
+            attempt = effect.attempt,
+            "order placed"
+        ),
+        Placement::PlacedEarlier => tracing::warn!(
+            session_id,
+            effect = effect.id,
+            attempt = effect.attempt,
+            "order placed by an earlier attempt (token already used); order id unknown, look it up"
+        ),
+        Placement::Refused { body } => tracing::error!(
+            session_id,
+            effect = effect.id,
+            body,
+            "order NOT placed: the authorization token was refused (expired or invalid)"
+        ),
     }
+    Ok(placement)
 }
 
 async fn perform(shared: &Shared, effect: &Effect) -> Result<(), Retry> {
@@ -221,7 +234,9 @@ async fn perform(shared: &Shared, effect: &Effect) -> Result<(), Retry> {
     match &effect.kind {
         EffectKind::PlaceOrder {
             authorization_token,
-        } => place_order(shared, effect, authorization_token).await,
+        } => place_order(shared, effect, authorization_token)
+            .await
+            .map(drop),
         EffectKind::OrderPlacedByKlarna {
             order_id,
             klarna_reference,
@@ -248,7 +263,7 @@ async fn perform(shared: &Shared, effect: &Effect) -> Result<(), Retry> {
                             );
                             Ok(())
                         }
-                        (None, Some(token)) => place_order(shared, effect, token).await,
+                        (None, Some(token)) => place_order(shared, effect, token).await.map(drop),
                         (None, None) => {
                             tracing::error!(
                                 session_id,
@@ -341,5 +356,28 @@ pub(crate) async fn effect_loop(
         } else if shared.cancel.is_cancelled() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_token_is_an_earlier_placement_only_on_a_retry() {
+        let refused = || OrderAnswer::InvalidToken { body: "404".into() };
+        let body = "404".to_owned();
+        assert_eq!(placement(refused(), 1), Placement::Refused { body });
+        assert_eq!(placement(refused(), 2), Placement::PlacedEarlier);
+        assert_eq!(placement(refused(), 7), Placement::PlacedEarlier);
+        let placed = OrderAnswer::Placed {
+            order_id: "o-1".into(),
+        };
+        assert_eq!(
+            placement(placed, 3),
+            Placement::Placed {
+                order_id: "o-1".into()
+            }
+        );
     }
 }

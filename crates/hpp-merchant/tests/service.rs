@@ -222,6 +222,85 @@ async fn an_empty_or_unparsable_callback_body_triggers_a_read() {
     run.merchant.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_failed_read_after_a_callback_is_retried_with_growing_pauses_then_left() {
+    let mut config = idle();
+    config.faults.read_error = 1.0; // every Read Session answers 5xx
+    let run = start(config, false).await;
+    let id = run.session_id("NONE").await;
+    let secret = run
+        .merchant
+        .store()
+        .callback_secret(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    let errors = || run.sim.session(&id).unwrap().reads.injected_errors;
+    let started = std::time::Instant::now();
+    assert_eq!(
+        run.callback(&id, &format!("?secret={secret}"), "").await,
+        200
+    );
+    eventually("four reads", async || errors() == 4).await;
+    // Pauses of 50, 100 and 200 ms between the four attempts.
+    assert!(
+        started.elapsed() >= Duration::from_millis(350),
+        "{:?}",
+        started.elapsed()
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(errors(), 4, "no fifth attempt: the batch takes over");
+    let records = run.merchant.store().sessions().await.unwrap();
+    assert_eq!(
+        records[0].last_read_at, None,
+        "a failed read is not recorded"
+    );
+    run.merchant.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_callback_for_a_session_stored_final_makes_no_read() {
+    let run = start(idle(), false).await;
+    let id = run.session_id("NONE").await;
+    let secret = run
+        .merchant
+        .store()
+        .callback_secret(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    let reads = || run.sim.session(&id).unwrap().reads.served;
+    let cancelled: hpp_status::wire::SessionResponse =
+        serde_json::from_str(r#"{"status":"CANCELLED","updated_at":"2038-01-19T01:00:00.000Z"}"#)
+            .unwrap();
+    run.merchant.store().observe(&id, &cancelled).await.unwrap();
+    let before = reads();
+    assert_eq!(
+        run.callback(&id, &format!("?secret={secret}"), "").await,
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(reads(), before, "a final session was read again");
+    // The session the same merchant has open is read.
+    let open = run.session_id("NONE").await;
+    let secret = run
+        .merchant
+        .store()
+        .callback_secret(&open)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        run.callback(&open, &format!("?secret={secret}"), "").await,
+        200
+    );
+    eventually("the read of the open session", async || {
+        run.sim.session(&open).unwrap().reads.served == 1
+    })
+    .await;
+    run.merchant.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_every_callback_lost_the_batch_still_places_every_order() {
     let mut config = FAST.sim_config(FaultConfig {
@@ -299,6 +378,39 @@ fn the_binary_lists_every_flag_in_help() {
     ] {
         assert!(help.contains(flag), "{flag} missing from --help:\n{help}");
     }
+}
+
+#[tokio::test]
+async fn the_binary_serves_until_sigterm_then_stops_cleanly() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hpp-merchant"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("HPP_MERCHANT_DATABASE_URL", sqlite_url(&dir, "bin"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start hpp-merchant");
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let health = format!("http://127.0.0.1:{port}/health");
+    eventually("the binary answers /health", async || {
+        client
+            .get(&health)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    assert_eq!(child.try_wait().unwrap(), None, "still serving");
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(client.get(&health).send().await.is_err(), "stopped serving");
 }
 
 #[test]

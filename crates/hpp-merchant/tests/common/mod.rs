@@ -53,7 +53,8 @@ impl World {
         let schedule = self.read_schedule();
         BatchConfig {
             interval: (schedule.margin - schedule.lease) / 4,
-            limit: 100,
+            // Small: full rounds (the batch goes on at once) happen in every run.
+            limit: 10,
             read_schedule: schedule,
         }
     }
@@ -63,7 +64,8 @@ impl World {
     pub fn effects(&self) -> EffectConfig {
         EffectConfig {
             interval: Duration::from_millis(20),
-            batch_size: 20,
+            // Small: full rounds (the worker goes on at once) happen in every run.
+            batch_size: 4,
             lease: self
                 .wall(Duration::from_secs(5 * 60))
                 .max(Duration::from_millis(300)),
