@@ -101,13 +101,15 @@ async fn create_checkout(State(shared): State<Arc<Shared>>, body: Bytes) -> Resp
         .register(&session_id, created.expires_at, &secret)
         .await
     {
-        tracing::error!(%error, session_id, "could not register the session; disabling it");
-        if let Err(disable) = shared.klarna.disable_session(&session_id).await {
-            tracing::error!(error = %disable, session_id, "could not disable the unregistered session");
-        }
+        // Nobody must pay on a session the merchant does not know.
+        let disabled = match shared.klarna.disable_session(&session_id).await {
+            Ok(()) => "the HPP session was disabled".to_owned(),
+            Err(disable) => format!("disabling the HPP session failed too: {disable}"),
+        };
+        tracing::error!(%error, session_id, disabled, "could not register the session");
         return problem(
             StatusCode::INTERNAL_SERVER_ERROR,
-            format!("the session {session_id} could not be recorded: {error}"),
+            format!("the session {session_id} could not be recorded ({error}); {disabled}"),
         );
     }
     tracing::info!(session_id, mode = mode.as_str(), "checkout created");

@@ -230,7 +230,7 @@ impl Klarna {
         let url = format!("{}/hpp/v1/sessions", self.base_url);
         let response = self.send(CALL, self.client.post(url).json(&body)).await?;
         let code = response.status().as_u16();
-        if code != 201 && code != 200 {
+        if code != 201 {
             let body = body_prefix(response).await;
             return Err(KlarnaError::Status {
                 call: CALL,
@@ -248,7 +248,7 @@ impl Klarna {
         let url = format!("{}/hpp/v1/sessions/{session_id}", self.base_url);
         let response = self.send(CALL, self.client.delete(url)).await?;
         let code = response.status().as_u16();
-        if code == 204 || code == 200 {
+        if code == 204 {
             Ok(())
         } else {
             let body = body_prefix(response).await;

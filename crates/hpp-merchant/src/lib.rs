@@ -243,6 +243,36 @@ impl std::fmt::Debug for MerchantHandle {
     }
 }
 
+/// The options of the store, and of the reader pool when it has one of its own. SQLite: one
+/// writer connection (it writes one at a time anyway: a queue in the pool is fairer and
+/// faster than SQLite's busy sleeps) and a reader pool of 4 (in WAL mode readers never wait
+/// for the writer), except in memory, where the database lives in its one connection.
+/// Postgres: one pool of 8.
+fn store_options(config: &MerchantConfig) -> (StoreOptions, Option<StoreOptions>) {
+    let sqlite = config.database_url.starts_with("sqlite:");
+    let read_schedule = config
+        .batch
+        .as_ref()
+        .map(|batch| batch.read_schedule)
+        .unwrap_or_default();
+    let writer = StoreOptions {
+        max_connections: config.max_connections.unwrap_or(if sqlite { 1 } else { 8 }),
+        read_schedule,
+        ..StoreOptions::default()
+    };
+    let reader = (sqlite && !config.database_url.contains(":memory:")).then(|| StoreOptions {
+        max_connections: 4,
+        read_schedule,
+        ..StoreOptions::default()
+    });
+    (writer, reader)
+}
+
+/// How many reads (after callbacks, by the batch) run at once: twice the pool, at least 4.
+fn reads_at_once(max_connections: u32) -> usize {
+    (2 * max_connections as usize).max(4)
+}
+
 /// Connects to the database (and migrates it), then serves the endpoints on `listener` and
 /// runs the batch and the effect worker in the background, until
 /// [`MerchantHandle::shutdown`].
@@ -256,24 +286,8 @@ pub async fn serve(
     listener: TcpListener,
 ) -> Result<MerchantHandle, MerchantError> {
     let addr = listener.local_addr().map_err(MerchantError::Listen)?;
-    let max_connections =
-        config
-            .max_connections
-            .unwrap_or(if config.database_url.starts_with("sqlite:") {
-                1
-            } else {
-                8
-            });
-    let read_schedule = config
-        .batch
-        .as_ref()
-        .map(|batch| batch.read_schedule)
-        .unwrap_or_default();
-    let options = StoreOptions {
-        max_connections,
-        read_schedule,
-        ..StoreOptions::default()
-    };
+    let (options, reader_options) = store_options(&config);
+    let reads_at_once = reads_at_once(options.max_connections);
     let store_error = |source| MerchantError::Store {
         url: config.database_url.clone(),
         source,
@@ -282,18 +296,11 @@ pub async fn serve(
         .await
         .map_err(store_error)?;
     store.migrate().await.map_err(store_error)?;
-    // An in-memory SQLite database lives in its one connection: no second pool.
-    let reader = if store.backend_name() == "sqlite" && !config.database_url.contains(":memory:") {
-        let options = StoreOptions {
-            max_connections: 4,
-            read_schedule,
-            ..StoreOptions::default()
-        };
-        Store::connect_with(&config.database_url, options)
+    let reader = match reader_options {
+        Some(options) => Store::connect_with(&config.database_url, options)
             .await
-            .map_err(store_error)?
-    } else {
-        store.clone()
+            .map_err(store_error)?,
+        None => store.clone(),
     };
     let klarna = klarna::Klarna::new(
         &config.klarna_url,
@@ -320,7 +327,7 @@ pub async fn serve(
         worker,
         cancel: CancellationToken::new(),
         tasks: TaskTracker::new(),
-        reads: tokio::sync::Semaphore::new((2 * max_connections as usize).max(4)),
+        reads: tokio::sync::Semaphore::new(reads_at_once),
     });
     let app = http::router(Arc::clone(&shared));
     let stop = shared.cancel.clone();
@@ -399,5 +406,68 @@ impl MerchantHandle {
         self.shared.store.close().await;
         self.shared.reader.close().await;
         tracing::info!(addr = %self.addr, "hpp-merchant stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_gets_one_writer_and_a_reader_pool_postgres_one_pool() {
+        let batch = BatchConfig {
+            read_schedule: ReadSchedule {
+                interval: Duration::from_secs(7),
+                margin: Duration::from_secs(3),
+                lease: Duration::from_secs(1),
+            },
+            ..BatchConfig::default()
+        };
+        let config = |url: &str| MerchantConfig {
+            database_url: url.into(),
+            batch: Some(batch.clone()),
+            ..MerchantConfig::default()
+        };
+        let (writer, reader) = store_options(&config("sqlite:///tmp/shop.db?mode=rwc"));
+        let reader = reader.expect("a reader pool for a SQLite file");
+        assert_eq!((writer.max_connections, reader.max_connections), (1, 4));
+        assert_eq!(writer.read_schedule, batch.read_schedule);
+        assert_eq!(reader.read_schedule, batch.read_schedule);
+        let (writer, reader) = store_options(&config("sqlite::memory:"));
+        assert_eq!((writer.max_connections, reader.is_none()), (1, true));
+        let (writer, reader) = store_options(&config("postgres://shop@localhost/shop"));
+        assert_eq!((writer.max_connections, reader.is_none()), (8, true));
+        let (writer, _) = store_options(&MerchantConfig {
+            max_connections: Some(3),
+            ..config("postgres://shop@localhost/shop")
+        });
+        assert_eq!(writer.max_connections, 3);
+        let (writer, _) = store_options(&MerchantConfig {
+            batch: None,
+            ..config("postgres://x")
+        });
+        assert_eq!(writer.read_schedule, ReadSchedule::default());
+    }
+
+    #[test]
+    fn reads_at_once_is_twice_the_pool_and_at_least_four() {
+        assert_eq!(reads_at_once(1), 4);
+        assert_eq!(reads_at_once(2), 4);
+        assert_eq!(reads_at_once(3), 6);
+        assert_eq!(reads_at_once(8), 16);
+    }
+
+    #[test]
+    fn the_config_debug_hides_the_password() {
+        let config = MerchantConfig {
+            klarna_password: "s3cret-password".into(),
+            ..MerchantConfig::default()
+        };
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("s3cret-password"), "{debug}");
+        assert!(
+            debug.contains("<hidden>") && debug.contains("hpp-merchant.db"),
+            "{debug}"
+        );
     }
 }

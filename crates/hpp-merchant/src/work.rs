@@ -90,26 +90,32 @@ pub(crate) async fn read_after_callback(shared: &Shared, session_id: &str) -> Re
         return ReadResult::Merged;
     }
     let mut pause = CALLBACK_READ_RETRY;
-    let mut attempt = 1;
-    loop {
+    for attempt in 1..=CALLBACK_READ_ATTEMPTS {
         let result = read_and_observe(shared, session_id, None, Timestamp::now(), "callback").await;
-        if result != ReadResult::Failed || attempt >= CALLBACK_READ_ATTEMPTS {
-            if result == ReadResult::Failed {
-                tracing::warn!(
-                    session_id,
-                    attempts = attempt,
-                    "reading the session after a callback failed; left to the batch"
-                );
-            }
+        if result != ReadResult::Failed {
             return result;
         }
-        attempt += 1;
+        if attempt == CALLBACK_READ_ATTEMPTS {
+            break;
+        }
         tokio::select! {
             () = shared.cancel.cancelled() => return result,
             () = tokio::time::sleep(pause) => {}
         }
         pause *= 2;
     }
+    tracing::warn!(
+        session_id,
+        attempts = CALLBACK_READ_ATTEMPTS,
+        "reading the session after a callback failed; left to the batch"
+    );
+    ReadResult::Failed
+}
+
+/// Whether a round claimed all it could: then there may be more, and the next round starts
+/// at once instead of after the interval.
+pub(crate) fn round_was_full(claimed: usize, limit: usize) -> bool {
+    claimed >= limit
 }
 
 /// One round of the batch: claims the sessions due, reads them (a few at a time), and says
@@ -144,7 +150,7 @@ pub(crate) async fn batch_round(shared: &Arc<Shared>, limit: usize) -> Result<us
 pub(crate) async fn batch_loop(shared: Arc<Shared>, interval: Duration, limit: usize) {
     loop {
         let full = match batch_round(&shared, limit).await {
-            Ok(claimed) => claimed >= limit,
+            Ok(claimed) => round_was_full(claimed, limit),
             Err(error) => {
                 tracing::error!(%error, "batch round failed");
                 false
@@ -342,7 +348,7 @@ pub(crate) async fn effect_loop(
 ) {
     loop {
         let full = match effect_round(&shared, batch, lease).await {
-            Ok(claimed) => claimed >= batch,
+            Ok(claimed) => round_was_full(claimed, batch),
             Err(error) => {
                 tracing::error!(%error, "effect round failed");
                 false
@@ -362,6 +368,13 @@ pub(crate) async fn effect_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_round_is_full_when_it_claimed_its_limit() {
+        assert!(round_was_full(10, 10));
+        assert!(!round_was_full(9, 10));
+        assert!(round_was_full(11, 10));
+    }
 
     #[test]
     fn a_refused_token_is_an_earlier_placement_only_on_a_retry() {

@@ -121,6 +121,27 @@ async fn checkouts_end_to_end_place_one_order_per_completed_session() {
     }
     let (code, _) = run.checkout(None).await; // no body: NONE
     assert_eq!(code, 201);
+    let bound = FAST.wall(FAST.session_lifetime) + Duration::from_secs(20);
+    run.sim
+        .wait_until_settled(bound)
+        .await
+        .expect("the run settles");
+    run.sim.wait_for_orders(Duration::from_secs(5)).await;
+    // Each order was placed with the idempotency key of its effect.
+    let effects = run.merchant.store().effects().await.unwrap();
+    let mut keyed = 0;
+    for session in run.sim.truth() {
+        for order in &session.orders {
+            let effect = effects
+                .iter()
+                .find(|e| e.session_id == session.session_id && e.kind.name() == "place_order")
+                .expect("the order's effect");
+            let key = format!("hpp-merchant-effect-{}", effect.id);
+            assert_eq!(order.idempotency_key.as_deref(), Some(key.as_str()));
+            keyed += 1;
+        }
+    }
+    assert!(keyed >= 5, "{keyed} orders");
     let (summary, checked) = run.finish(true).await;
     assert_eq!(summary.sessions, 21);
     assert!(checked.completed_with_token >= 5, "{checked:?}");
@@ -161,6 +182,58 @@ async fn a_wrong_or_missing_secret_or_an_unknown_session_gets_404_and_no_read() 
     assert!(run.merchant.store().effects().await.unwrap().is_empty());
     let stored = run.merchant.store().session(&id).await.unwrap().unwrap();
     assert_eq!(stored.status(), None, "nothing observed");
+    run.merchant.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_handle_names_its_urls_answers_health_and_stops_serving_on_shutdown() {
+    let run = start(idle(), false).await;
+    let base = run.merchant.base_url();
+    assert_eq!(base, format!("http://{}", run.merchant.local_addr()));
+    assert_eq!(run.merchant.public_url(), base, "the default public URL");
+    assert!(format!("{:?}", run.merchant).contains(&run.merchant.local_addr().to_string()));
+    // The callback URL Klarna got is built on the public URL.
+    let id = run.session_id("NONE").await;
+    let status_update = run.sim.session(&id).unwrap().status_update.unwrap();
+    assert!(
+        status_update.starts_with(&format!("{base}/hpp/callbacks/{id}?secret=")),
+        "{status_update}"
+    );
+    let health = run
+        .client
+        .get(format!("{base}/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.text().await.unwrap(), "ok\n");
+    run.merchant.shutdown().await;
+    assert!(
+        run.client
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .is_err(),
+        "still serving"
+    );
+}
+
+#[tokio::test]
+async fn a_session_that_cannot_be_registered_is_disabled_and_the_checkout_fails() {
+    let run = start(idle(), false).await;
+    // The writer pool closed: registering fails (the reader pool still answers).
+    run.merchant.store().close().await;
+    let (code, body) = run.checkout(None).await;
+    assert_eq!(code, 500, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("could not be recorded") && error.contains("the HPP session was disabled"),
+        "{error}"
+    );
+    let truth = run.sim.truth();
+    assert_eq!(truth.len(), 1);
+    assert_eq!(truth[0].disables.len(), 1, "{:?}", truth[0].disables);
+    assert_eq!(truth[0].lifecycle, Status::Disabled);
     run.merchant.shutdown().await;
 }
 
