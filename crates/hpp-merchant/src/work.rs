@@ -156,13 +156,11 @@ pub(crate) async fn batch_loop(shared: Arc<Shared>, interval: Duration, limit: u
                 false
             }
         };
-        if !full {
-            tokio::select! {
-                () = shared.cancel.cancelled() => return,
-                () = tokio::time::sleep(interval) => {}
-            }
-        } else if shared.cancel.is_cancelled() {
-            return;
+        // After a full round at once: there may be more.
+        let pause = if full { Duration::ZERO } else { interval };
+        tokio::select! {
+            () = shared.cancel.cancelled() => return,
+            () = tokio::time::sleep(pause) => {}
         }
     }
 }
@@ -354,13 +352,11 @@ pub(crate) async fn effect_loop(
                 false
             }
         };
-        if !full {
-            tokio::select! {
-                () = shared.cancel.cancelled() => return,
-                () = tokio::time::sleep(interval) => {}
-            }
-        } else if shared.cancel.is_cancelled() {
-            return;
+        // After a full round at once: there may be more.
+        let pause = if full { Duration::ZERO } else { interval };
+        tokio::select! {
+            () = shared.cancel.cancelled() => return,
+            () = tokio::time::sleep(pause) => {}
         }
     }
 }

@@ -420,6 +420,27 @@ async fn a_bad_checkout_body_is_400_and_a_klarna_failure_502() {
         error.contains("create payment session") && error.contains("401"),
         "{error}"
     );
+    assert!(error.contains("UNAUTHORIZED"), "Klarna's body: {error}");
+    merchant.shutdown().await;
+
+    // Klarna refuses the HPP session: a status_update URL outside loopback.
+    let mut config = FAST.merchant_config(sqlite_url(&dir, "m2"), run.sim.base_url());
+    config.public_url = Some("http://192.0.2.1:8080".into());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let merchant = serve(config, listener).await.unwrap();
+    let response = run
+        .client
+        .post(format!("{}/checkouts", merchant.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    let body: Value = response.json().await.unwrap();
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("create HPP session") && error.contains("400") && error.contains("loopback"),
+        "{error}"
+    );
     merchant.shutdown().await;
 }
 
