@@ -250,16 +250,9 @@ async fn checkout(
     if let Some(page) = &created.redirect_url {
         // The consumer's browser opens the page; a failure leaves the consumer waiting
         // (the session then expires), as a consumer who never got there.
-        match client.get(page).send().await {
-            Ok(response) if response.status().is_success() => {}
-            Ok(response) => {
-                tracing::warn!(
-                    page,
-                    code = response.status().as_u16(),
-                    "payment page not opened"
-                );
-            }
-            Err(error) => tracing::warn!(page, %error, "payment page not opened"),
+        let opened = client.get(page).send().await;
+        if let Err(error) = opened.and_then(reqwest::Response::error_for_status) {
+            tracing::warn!(page, error = %error.without_url(), "payment page not opened");
         }
     }
     Ok(created.session_id)
