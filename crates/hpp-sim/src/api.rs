@@ -364,7 +364,12 @@ async fn create_order(
     json(code, &answer.body)
 }
 
-async fn payment_page(Path(session_id): Path<String>) -> Response {
+async fn payment_page(
+    State(shared): State<Arc<Shared>>,
+    Path(session_id): Path<String>,
+) -> Response {
+    // The consumer of a session waiting for its page starts now (an unknown id: nothing).
+    shared.open_page(&session_id);
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

@@ -70,6 +70,13 @@ pub struct SimConfig {
     /// Where to write the truth as JSON Lines (default: nowhere; the truth is always kept
     /// in memory, see [`SimHandle::truth`](crate::SimHandle::truth)).
     pub truth_file: Option<PathBuf>,
+    /// Each consumer starts only when the session's payment page (`redirect_url`,
+    /// `GET /hpp/pay/{id}`) is first opened, as a real consumer starts when the merchant
+    /// sends them there (default `false`: the consumer starts when the session is created).
+    /// A session the merchant created but never handed out (it crashed before answering
+    /// its checkout) is then never paid: it waits until it expires. The [`Driver`](crate::Driver)
+    /// opens the page of every checkout whose answer has a `redirect_url`.
+    pub consumers_wait_for_page: bool,
 }
 
 impl Default for SimConfig {
@@ -84,6 +91,7 @@ impl Default for SimConfig {
             public_url: None,
             allow_remote: false,
             truth_file: None,
+            consumers_wait_for_page: false,
         }
     }
 }

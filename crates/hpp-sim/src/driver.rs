@@ -97,6 +97,10 @@ pub enum CheckoutError {
 #[derive(Deserialize)]
 struct CheckoutCreated {
     session_id: String,
+    /// Where the merchant sends the consumer: the driver opens it, as the consumer's
+    /// browser would (see `SimConfig::consumers_wait_for_page`).
+    #[serde(default)]
+    redirect_url: Option<String>,
 }
 
 impl Driver {
@@ -238,10 +242,18 @@ async fn checkout(
             body: body.chars().take(200).collect(),
         });
     }
-    serde_json::from_str::<CheckoutCreated>(&body)
-        .map(|created| created.session_id)
-        .map_err(|error| CheckoutError::Body {
+    let created =
+        serde_json::from_str::<CheckoutCreated>(&body).map_err(|error| CheckoutError::Body {
             url: url.to_owned(),
             reason: error.to_string(),
-        })
+        })?;
+    if let Some(page) = &created.redirect_url {
+        // The consumer's browser opens the page; a failure leaves the consumer waiting
+        // (the session then expires), as a consumer who never got there.
+        let opened = client.get(page).send().await;
+        if let Err(error) = opened.and_then(reqwest::Response::error_for_status) {
+            tracing::warn!(page, error = %error.without_url(), "payment page not opened");
+        }
+    }
+    Ok(created.session_id)
 }

@@ -287,6 +287,7 @@ impl Cli {
             public_url: self.public_url.clone(),
             allow_remote: self.allow_remote,
             truth_file: self.truth.clone(),
+            consumers_wait_for_page: false,
         }
     }
 }
@@ -600,6 +601,7 @@ mod tests {
             public_url: Some("http://127.0.0.1:1".into()),
             allow_remote: true,
             truth_file: Some("t.jsonl".into()),
+            consumers_wait_for_page: false,
         };
         assert_eq!(config, expected);
         assert_eq!(cli.merchant_url.len(), 2);

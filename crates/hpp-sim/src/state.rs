@@ -110,6 +110,9 @@ struct Session {
     urls: MerchantUrls,
     prepared: PreparedIds,
     fault_rng: Xoshiro256PlusPlus,
+    /// Notified when the payment page is opened (see `SimConfig::consumers_wait_for_page`):
+    /// one stored permit, however often it is opened.
+    page_opened: Arc<tokio::sync::Notify>,
 }
 
 impl Session {
@@ -307,7 +310,9 @@ impl Shared {
             urls: new.merchant_urls,
             prepared,
             fault_rng: seed::generator(self.config.seed, index, Purpose::Faults),
+            page_opened: Arc::new(tokio::sync::Notify::new()),
         };
+        let page_opened = Arc::clone(&session.page_opened);
         let change = session.change("created".into(), false, at);
         self.log.write(&Line::SessionCreated {
             at,
@@ -330,8 +335,19 @@ impl Shared {
 
         let shared = Arc::clone(self);
         let consumer_id = session_id.clone();
-        self.consumers
-            .spawn(async move { shared.run_consumer(consumer_id, walk).await });
+        let wait = self.config.consumers_wait_for_page;
+        let lifetime = self.timing.session_lifetime;
+        self.consumers.spawn(async move {
+            if wait {
+                // Until the consumer is sent to the page; after expiry there is no page.
+                tokio::select! {
+                    () = shared.cancel.cancelled() => return,
+                    () = tokio::time::sleep(lifetime) => return,
+                    () = page_opened.notified() => {}
+                }
+            }
+            shared.run_consumer(consumer_id, walk).await;
+        });
         CreatedSession {
             session_id,
             expires_at,
@@ -801,6 +817,13 @@ impl Shared {
     }
 
     /// The truth of one session.
+    /// The consumer's browser opened the payment page: lets a waiting consumer start.
+    pub(crate) fn open_page(&self, session_id: &str) {
+        if let Some(session) = lock(&self.registry).sessions.get(session_id) {
+            session.page_opened.notify_one();
+        }
+    }
+
     pub(crate) fn session_truth(&self, session_id: &str) -> Option<SessionTruth> {
         let at = now();
         lock(&self.registry)

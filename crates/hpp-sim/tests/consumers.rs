@@ -375,3 +375,36 @@ async fn a_seed_and_the_order_of_creation_fix_ids_walks_and_faults() {
         other.iter().map(|s| &s.1).collect::<Vec<_>>()
     );
 }
+
+/// With `consumers_wait_for_page`, a session nobody was sent to is never paid: it waits in
+/// `WAITING` until it expires; opening its page (`redirect_url`) starts its consumer.
+#[tokio::test]
+async fn consumers_that_wait_for_the_page_start_only_when_it_is_opened() {
+    let mut config = fast_config();
+    support::paying_consumers(&mut config);
+    config.consumers_wait_for_page = true;
+    config.time.compression = 100_000.0; // a 47-hour session lives 1.7 s
+    let sim = start(config).await;
+    let api = Api::new(&sim);
+    let handed_out = api.create_kp("NONE", None).await;
+    let never_handed_out = api.create_kp("NONE", None).await;
+    let page = reqwest::get(format!("{}/hpp/pay/{handed_out}", sim.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    sim.wait_until_settled(Duration::from_secs(10))
+        .await
+        .unwrap();
+    let paid = sim.session(&handed_out).unwrap();
+    assert_eq!(paid.final_status(), Some(Status::Completed));
+    let waiting = sim.session(&never_handed_out).unwrap();
+    assert!(waiting.expired, "{waiting:?}");
+    assert_eq!(
+        waiting.history.len(),
+        1,
+        "only `created`: {:?}",
+        waiting.history
+    );
+    assert_eq!(waiting.authorization_token, None);
+    assert!(!waiting.owes_order());
+}

@@ -24,6 +24,8 @@ async fn run(flaw: Flaw, sessions: u64) -> (SimHandle, Summary, Vec<hpp_sim::Che
         ..FaultConfig::default()
     };
     config.faults.max_hold = Duration::from_secs(3_000);
+    // Consumers start when the driver opens the page the merchant answered.
+    config.consumers_wait_for_page = true;
     let sim = start(config).await;
     let merchant = Merchant::start(sim.base_url(), flaw).await;
     let driver = Driver {

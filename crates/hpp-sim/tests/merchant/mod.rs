@@ -202,7 +202,7 @@ async fn create_checkout(State(merchant): State<Arc<Merchant>>, body: Bytes) -> 
     );
     (
         StatusCode::CREATED,
-        axum::Json(json!({"session_id": session_id})),
+        axum::Json(json!({"session_id": session_id, "redirect_url": body["redirect_url"]})),
     )
         .into_response()
 }

@@ -1,0 +1,201 @@
+//! The command line of the `hpp-merchant` binary: every flag also reads an environment
+//! variable (`HPP_MERCHANT_*`).
+//!
+//! ```
+//! use clap::Parser as _;
+//! use hpp_merchant::cli::Cli;
+//! use std::time::Duration;
+//!
+//! let cli = Cli::try_parse_from(["hpp-merchant", "--listen", "127.0.0.1:9000",
+//!     "--batch-interval", "250ms", "--effect-lease", "1.5s"])?;
+//! let config = cli.config();
+//! assert_eq!(config.batch.unwrap().interval, Duration::from_millis(250));
+//! assert_eq!(config.effects.lease, Duration::from_millis(1500));
+//! assert_eq!(cli.public_url(), "http://127.0.0.1:9000");
+//! # Ok::<(), clap::Error>(())
+//! ```
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use hpp_store::ReadSchedule;
+
+use crate::{BatchConfig, EffectConfig, MerchantConfig};
+
+/// Parses a duration such as `30s`, `250ms`, `1.5s`, `10m`, `1h 30m` or ISO 8601 (`PT5S`),
+/// with jiff.
+///
+/// ```
+/// use std::time::Duration;
+/// use hpp_merchant::cli::parse_duration;
+///
+/// assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+/// assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+/// assert_eq!(parse_duration("PT2M"), Ok(Duration::from_secs(120)));
+/// assert!(parse_duration("soon").unwrap_err().contains("soon"));
+/// assert!(parse_duration("-1s").unwrap_err().contains("negative"));
+/// ```
+///
+/// # Errors
+///
+/// A message naming the text when it is not a duration or is negative.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let signed: jiff::SignedDuration = text
+        .parse()
+        .map_err(|error| format!("{text:?} is not a duration such as 30s, 250ms, 10m: {error}"))?;
+    Duration::try_from(signed).map_err(|_| format!("{text:?} is negative"))
+}
+
+/// The reference merchant service for Klarna's Hosted Payment Page.
+///
+/// Serves POST /checkouts (creates an HPP session on Klarna and registers it), the status
+/// callback POST /hpp/callbacks/{session_id}?secret=... (checks the secret, reads the
+/// session, merges it) and GET /health; runs the batch that reads open sessions and the
+/// effect worker that places each order once. Several instances share one Postgres
+/// database. Stops gracefully on SIGTERM or Ctrl-C.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "hpp-merchant", version)]
+pub struct Cli {
+    /// The address to listen on (loopback unless you mean otherwise).
+    #[arg(long, env = "HPP_MERCHANT_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The database: sqlite://FILE?mode=rwc (one instance) or postgres://... (a fleet).
+    #[arg(
+        long,
+        env = "HPP_MERCHANT_DATABASE_URL",
+        default_value = "sqlite://hpp-merchant.db?mode=rwc"
+    )]
+    pub database_url: String,
+    /// The database pool's size (default: 1 for SQLite, which writes one at a time anyway;
+    /// 8 for Postgres).
+    #[arg(long, env = "HPP_MERCHANT_MAX_CONNECTIONS")]
+    pub max_connections: Option<u32>,
+    /// Klarna's API base URL (default: the simulator, `cargo run -p hpp-sim`).
+    #[arg(
+        long,
+        env = "HPP_MERCHANT_KLARNA_URL",
+        default_value = "http://127.0.0.1:8181"
+    )]
+    pub klarna_url: String,
+    /// The Klarna API user name.
+    #[arg(long, env = "HPP_MERCHANT_KLARNA_USER", default_value = "merchant")]
+    pub klarna_user: String,
+    /// The Klarna API password.
+    #[arg(
+        long,
+        env = "HPP_MERCHANT_KLARNA_PASSWORD",
+        default_value = "hpp-sim",
+        hide_default_value = true
+    )]
+    pub klarna_password: String,
+    /// How long a call to Klarna may take.
+    #[arg(long, env = "HPP_MERCHANT_KLARNA_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub klarna_timeout: Duration,
+    /// The base URL Klarna calls back (default: http:// and --listen).
+    #[arg(long, env = "HPP_MERCHANT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Disable the batch: callbacks alone keep sessions up to date.
+    #[arg(long, env = "HPP_MERCHANT_NO_BATCH")]
+    pub no_batch: bool,
+    /// How often the batch looks for sessions due for a read.
+    #[arg(long, env = "HPP_MERCHANT_BATCH_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    pub batch_interval: Duration,
+    /// How many sessions one batch round reads at most.
+    #[arg(long, env = "HPP_MERCHANT_BATCH_LIMIT", default_value_t = 100)]
+    pub batch_limit: usize,
+    /// Time between two reads of an open session.
+    #[arg(long, env = "HPP_MERCHANT_READ_INTERVAL", default_value = "10m", value_parser = parse_duration)]
+    pub read_interval: Duration,
+    /// How long before expires_at the last read of a session is due.
+    #[arg(long, env = "HPP_MERCHANT_READ_MARGIN", default_value = "5m", value_parser = parse_duration)]
+    pub read_margin: Duration,
+    /// How long a batch claim keeps other instances off a session.
+    #[arg(long, env = "HPP_MERCHANT_READ_LEASE", default_value = "1m", value_parser = parse_duration)]
+    pub read_lease: Duration,
+    /// How often the effect worker looks for work when it found none.
+    #[arg(long, env = "HPP_MERCHANT_EFFECT_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub effect_interval: Duration,
+    /// How many effects the worker claims at once.
+    #[arg(long, env = "HPP_MERCHANT_EFFECT_BATCH", default_value_t = 10)]
+    pub effect_batch: usize,
+    /// How long a claim keeps other workers off an effect (a crashed worker's effect is
+    /// done by another after it).
+    #[arg(long, env = "HPP_MERCHANT_EFFECT_LEASE", default_value = "60s", value_parser = parse_duration)]
+    pub effect_lease: Duration,
+    /// The name this instance claims effects under (default: from the port and process id).
+    #[arg(long, env = "HPP_MERCHANT_WORKER_NAME")]
+    pub worker_name: Option<String>,
+}
+
+impl Cli {
+    /// The callback base URL: `--public-url`, or `http://` and `--listen`.
+    #[must_use]
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// The configuration the flags describe.
+    #[must_use]
+    pub fn config(&self) -> MerchantConfig {
+        MerchantConfig {
+            database_url: self.database_url.clone(),
+            max_connections: self.max_connections,
+            klarna_url: self.klarna_url.clone(),
+            klarna_user: self.klarna_user.clone(),
+            klarna_password: self.klarna_password.clone(),
+            klarna_timeout: self.klarna_timeout,
+            public_url: Some(self.public_url()),
+            batch: (!self.no_batch).then_some(BatchConfig {
+                interval: self.batch_interval,
+                limit: self.batch_limit,
+                read_schedule: ReadSchedule {
+                    interval: self.read_interval,
+                    margin: self.read_margin,
+                    lease: self.read_lease,
+                },
+            }),
+            effects: EffectConfig {
+                interval: self.effect_interval,
+                batch_size: self.effect_batch,
+                lease: self.effect_lease,
+            },
+            worker_name: self.worker_name.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_library_defaults() {
+        let cli = Cli::try_parse_from(["hpp-merchant"]).unwrap();
+        let config = cli.config();
+        let defaults = MerchantConfig::default();
+        assert_eq!(config.database_url, defaults.database_url);
+        assert_eq!(config.klarna_url, defaults.klarna_url);
+        assert_eq!(config.batch, defaults.batch);
+        assert_eq!(config.effects, defaults.effects);
+        assert_eq!(config.public_url.as_deref(), Some("http://127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn no_batch_disables_the_batch() {
+        let cli = Cli::try_parse_from(["hpp-merchant", "--no-batch"]).unwrap();
+        assert_eq!(cli.config().batch, None);
+    }
+
+    #[test]
+    fn bad_durations_are_refused_with_the_flag_named() {
+        let error = Cli::try_parse_from(["hpp-merchant", "--read-interval", "often"]).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.contains("--read-interval") && text.contains("often"),
+            "{text}"
+        );
+    }
+}

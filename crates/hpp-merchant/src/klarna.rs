@@ -1,0 +1,332 @@
+//! The calls the merchant makes to Klarna (or the simulator): create a Klarna Payments
+//! session, create an HPP session, Read Session, create order.
+
+use std::time::Duration;
+
+use hpp_status::wire::{SessionResponse, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// The header Klarna reads an idempotency key from.
+pub const IDEMPOTENCY_KEY: &str = "Klarna-Idempotency-Key";
+
+/// Who places the order when the consumer completes the payment (`options.place_order_mode`
+/// of Create HPP Session).
+///
+/// ```
+/// use hpp_merchant::PlaceOrderMode;
+///
+/// let mode: PlaceOrderMode = serde_json::from_str(r#""PLACE_ORDER""#)?;
+/// assert_eq!(mode, PlaceOrderMode::PlaceOrder);
+/// assert_eq!(mode.as_str(), "PLACE_ORDER");
+/// assert_eq!(PlaceOrderMode::default(), PlaceOrderMode::None);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PlaceOrderMode {
+    /// The merchant places the order with the authorization token.
+    #[default]
+    None,
+    /// Klarna places the order.
+    PlaceOrder,
+    /// Klarna places and captures the order.
+    CaptureOrder,
+}
+
+impl PlaceOrderMode {
+    /// The name on the wire.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlaceOrderMode::None => "NONE",
+            PlaceOrderMode::PlaceOrder => "PLACE_ORDER",
+            PlaceOrderMode::CaptureOrder => "CAPTURE_ORDER",
+        }
+    }
+}
+
+/// A call to Klarna that did not give the expected answer; says which call and why.
+///
+/// ```
+/// use hpp_merchant::KlarnaError;
+///
+/// let error = KlarnaError::Status { call: "create order", code: 503, body: "busy".into() };
+/// assert_eq!(error.to_string(), "create order answered 503: busy");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KlarnaError {
+    /// No answer (refused, reset, timed out).
+    #[error("{call} failed: {reason}")]
+    Request {
+        /// The call.
+        call: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// An unexpected HTTP status.
+    #[error("{call} answered {code}: {body}")]
+    Status {
+        /// The call.
+        call: &'static str,
+        /// The HTTP status.
+        code: u16,
+        /// The start of the body.
+        body: String,
+    },
+    /// A body that is not what the call answers.
+    #[error("{call} answered a body it should not: {reason}")]
+    Body {
+        /// The call.
+        call: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// An HPP session just created.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct CreatedSession {
+    pub(crate) session_id: String,
+    pub(crate) redirect_url: String,
+    pub(crate) expires_at: Timestamp,
+}
+
+/// What Read Session said.
+#[derive(Debug)]
+pub(crate) enum Read {
+    /// 200 with the session.
+    Session(Box<SessionResponse>),
+    /// 404: expired or unknown.
+    NotFound,
+}
+
+/// What create order said.
+#[derive(Debug)]
+pub(crate) enum OrderAnswer {
+    /// 200: placed, with the order id.
+    Placed { order_id: String },
+    /// 404 "Invalid authorization token": expired, unknown, or already used (by an earlier
+    /// attempt of this placement, if there was one).
+    InvalidToken { body: String },
+}
+
+/// The Klarna API client: base URL and Basic auth credentials.
+#[derive(Clone, Debug)]
+pub(crate) struct Klarna {
+    client: reqwest::Client,
+    base_url: String,
+    user: String,
+    password: String,
+}
+
+const BODY_PREFIX: usize = 300;
+
+async fn body_prefix(response: reqwest::Response) -> String {
+    let text = response.text().await.unwrap_or_default();
+    text.chars().take(BODY_PREFIX).collect()
+}
+
+impl Klarna {
+    pub(crate) fn new(
+        base_url: &str,
+        user: &str,
+        password: &str,
+        timeout: Duration,
+    ) -> Result<Klarna, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(timeout)
+            .user_agent(concat!("hpp-merchant/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Klarna {
+            client,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            user: user.to_owned(),
+            password: password.to_owned(),
+        })
+    }
+
+    async fn send(
+        &self,
+        call: &'static str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, KlarnaError> {
+        request
+            .basic_auth(&self.user, Some(&self.password))
+            .send()
+            .await
+            .map_err(|error| KlarnaError::Request {
+                call,
+                reason: error.without_url().to_string(),
+            })
+    }
+
+    async fn json<T: serde::de::DeserializeOwned>(
+        call: &'static str,
+        response: reqwest::Response,
+    ) -> Result<T, KlarnaError> {
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| KlarnaError::Request {
+                call,
+                reason: error.without_url().to_string(),
+            })?;
+        serde_json::from_slice(&bytes).map_err(|error| KlarnaError::Body {
+            call,
+            reason: error.to_string(),
+        })
+    }
+
+    /// `POST /payments/v1/sessions`: a Klarna Payments session, returned as the
+    /// `payment_session_url` an HPP session is created for.
+    pub(crate) async fn create_payment_session(&self) -> Result<String, KlarnaError> {
+        const CALL: &str = "create payment session (POST /payments/v1/sessions)";
+        #[derive(Deserialize)]
+        struct Created {
+            session_id: String,
+        }
+        let body = serde_json::json!({
+            "purchase_country": "SE",
+            "purchase_currency": "SEK",
+            "locale": "sv-SE",
+            "order_amount": 10000,
+            "order_lines": [{"name": "Demo item", "quantity": 1, "unit_price": 10000,
+                             "total_amount": 10000}],
+            "intent": "buy",
+        });
+        let url = format!("{}/payments/v1/sessions", self.base_url);
+        let response = self.send(CALL, self.client.post(url).json(&body)).await?;
+        let code = response.status().as_u16();
+        if code != 200 {
+            let body = body_prefix(response).await;
+            return Err(KlarnaError::Status {
+                call: CALL,
+                code,
+                body,
+            });
+        }
+        let created: Created = Klarna::json(CALL, response).await?;
+        Ok(format!(
+            "{}/payments/v1/sessions/{}",
+            self.base_url, created.session_id
+        ))
+    }
+
+    /// `POST /hpp/v1/sessions` for `payment_session_url`, calling back `status_update`.
+    pub(crate) async fn create_hpp_session(
+        &self,
+        payment_session_url: &str,
+        mode: PlaceOrderMode,
+        status_update: &str,
+    ) -> Result<CreatedSession, KlarnaError> {
+        const CALL: &str = "create HPP session (POST /hpp/v1/sessions)";
+        let body = serde_json::json!({
+            "payment_session_url": payment_session_url,
+            "merchant_urls": {"status_update": status_update},
+            "options": {"place_order_mode": mode.as_str()},
+        });
+        let url = format!("{}/hpp/v1/sessions", self.base_url);
+        let response = self.send(CALL, self.client.post(url).json(&body)).await?;
+        let code = response.status().as_u16();
+        if code != 201 {
+            let body = body_prefix(response).await;
+            return Err(KlarnaError::Status {
+                call: CALL,
+                code,
+                body,
+            });
+        }
+        Klarna::json(CALL, response).await
+    }
+
+    /// `DELETE /hpp/v1/sessions/{id}`: best effort, for a session the merchant could not
+    /// record (so that nobody pays on it).
+    pub(crate) async fn disable_session(&self, session_id: &str) -> Result<(), KlarnaError> {
+        const CALL: &str = "disable HPP session (DELETE /hpp/v1/sessions/{id})";
+        let url = format!("{}/hpp/v1/sessions/{session_id}", self.base_url);
+        let response = self.send(CALL, self.client.delete(url)).await?;
+        let code = response.status().as_u16();
+        if code == 204 {
+            Ok(())
+        } else {
+            let body = body_prefix(response).await;
+            Err(KlarnaError::Status {
+                call: CALL,
+                code,
+                body,
+            })
+        }
+    }
+
+    /// `GET /hpp/v1/sessions/{id}`.
+    pub(crate) async fn read_session(&self, session_id: &str) -> Result<Read, KlarnaError> {
+        const CALL: &str = "read HPP session (GET /hpp/v1/sessions/{id})";
+        let url = format!("{}/hpp/v1/sessions/{session_id}", self.base_url);
+        let response = self.send(CALL, self.client.get(url)).await?;
+        match response.status().as_u16() {
+            200 => Klarna::json(CALL, response)
+                .await
+                .map(|session| Read::Session(Box::new(session))),
+            404 => Ok(Read::NotFound),
+            code => {
+                let body = body_prefix(response).await;
+                Err(KlarnaError::Status {
+                    call: CALL,
+                    code,
+                    body,
+                })
+            }
+        }
+    }
+
+    /// `POST /payments/v1/authorizations/{token}/order` with `idempotency_key`.
+    pub(crate) async fn create_order(
+        &self,
+        authorization_token: &str,
+        idempotency_key: &str,
+    ) -> Result<OrderAnswer, KlarnaError> {
+        const CALL: &str = "create order (POST /payments/v1/authorizations/{token}/order)";
+        #[derive(Deserialize)]
+        struct Placed {
+            order_id: String,
+        }
+        let url = format!(
+            "{}/payments/v1/authorizations/{authorization_token}/order",
+            self.base_url
+        );
+        let body = serde_json::json!({
+            "purchase_country": "SE",
+            "purchase_currency": "SEK",
+            "order_amount": 10000,
+            "order_lines": [{"name": "Demo item", "quantity": 1, "unit_price": 10000,
+                             "total_amount": 10000}],
+        });
+        let request = self
+            .client
+            .post(url)
+            .header(IDEMPOTENCY_KEY, idempotency_key)
+            .json(&body);
+        let response = self.send(CALL, request).await?;
+        match response.status().as_u16() {
+            200 => {
+                let placed: Placed = Klarna::json(CALL, response).await?;
+                Ok(OrderAnswer::Placed {
+                    order_id: placed.order_id,
+                })
+            }
+            404 => Ok(OrderAnswer::InvalidToken {
+                body: body_prefix(response).await,
+            }),
+            code => {
+                let body = body_prefix(response).await;
+                Err(KlarnaError::Status {
+                    call: CALL,
+                    code,
+                    body,
+                })
+            }
+        }
+    }
+}

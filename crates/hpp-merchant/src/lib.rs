@@ -1,0 +1,473 @@
+//! A reference merchant service for Klarna's Hosted Payment Page (HPP): the code a merchant
+//! can copy.
+//!
+//! - `POST /checkouts` creates a Klarna Payments session and an HPP session whose
+//!   `status_update` URL carries a per-session random secret, and registers the session in
+//!   the [`hpp_store::Store`] before it answers `201 {"session_id", "redirect_url"}`.
+//! - `POST /hpp/callbacks/{session_id}?secret=...` is the status callback. The secret is
+//!   compared in constant time; an unknown session or a wrong secret gets a 404 and nothing
+//!   else happens. The body is only a hint (it is unsigned, can be forged, and retries come
+//!   with an empty one): the handler reads the session from Klarna and merges that.
+//! - The batch reads every open session on the store's [`ReadSchedule`], so that a
+//!   session whose callbacks were all lost is still seen before it expires.
+//! - The effect worker does what a final status asks for, once across every instance:
+//!   places the order with the authorization token (with a `Klarna-Idempotency-Key` stable
+//!   per effect), records an order Klarna placed, releases the cart, surfaces conflicts.
+//!
+//! Several instances share one Postgres database (`postgres://...`); one instance can use
+//! SQLite (`sqlite://FILE?mode=rwc`).
+//!
+//! ```
+//! use std::time::Duration;
+//! use hpp_merchant::{MerchantConfig, serve};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = MerchantConfig {
+//!     database_url: "sqlite::memory:".into(),
+//!     klarna_url: "http://127.0.0.1:8181".into(), // the simulator's default address
+//!     ..MerchantConfig::default()
+//! };
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let merchant = serve(config, listener).await?;
+//! let health = reqwest::get(format!("{}/health", merchant.base_url())).await?;
+//! assert_eq!(health.status(), 200);
+//! merchant.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod cli;
+mod http;
+mod klarna;
+mod work;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hpp_store::{ReadSchedule, Store, StoreError, StoreOptions};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use crate::klarna::{IDEMPOTENCY_KEY, KlarnaError, PlaceOrderMode};
+
+/// The batch that reads open sessions.
+///
+/// ```
+/// use hpp_merchant::BatchConfig;
+///
+/// let batch = BatchConfig::default();
+/// assert!(batch.interval < batch.read_schedule.margin - batch.read_schedule.lease);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchConfig {
+    /// How often a round claims the sessions due (default 30 s); a full round goes on at
+    /// once.
+    pub interval: Duration,
+    /// How many sessions a round claims at most (default 100).
+    pub limit: usize,
+    /// When a session is due: every `interval`, and once more within `margin` of its
+    /// expiry (the store's [`ReadSchedule`]).
+    pub read_schedule: ReadSchedule,
+}
+
+impl Default for BatchConfig {
+    fn default() -> BatchConfig {
+        BatchConfig {
+            interval: Duration::from_secs(30),
+            limit: 100,
+            read_schedule: ReadSchedule::default(),
+        }
+    }
+}
+
+/// The effect worker.
+///
+/// ```
+/// use hpp_merchant::EffectConfig;
+///
+/// assert_eq!(EffectConfig::default().batch_size, 10);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EffectConfig {
+    /// How often it looks for effects to do when there were none (default 1 s).
+    pub interval: Duration,
+    /// How many effects it claims at once (default 10).
+    pub batch_size: usize,
+    /// How long a claim keeps other workers off an effect (default 60 s): after it, a
+    /// crashed worker's effect is done by another.
+    pub lease: Duration,
+}
+
+impl Default for EffectConfig {
+    fn default() -> EffectConfig {
+        EffectConfig {
+            interval: Duration::from_secs(1),
+            batch_size: 10,
+            lease: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Everything a merchant instance needs. [`Default`] talks to the simulator on its default
+/// address with its default credentials, and keeps its data in `hpp-merchant.db`.
+///
+/// ```
+/// use hpp_merchant::MerchantConfig;
+///
+/// let config = MerchantConfig::default();
+/// assert_eq!(config.klarna_url, "http://127.0.0.1:8181");
+/// assert_eq!((config.klarna_user.as_str(), config.klarna_password.as_str()), ("merchant", "hpp-sim"));
+/// assert!(config.batch.is_some());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct MerchantConfig {
+    /// `sqlite://FILE?mode=rwc` (one instance) or `postgres://...` (a fleet).
+    pub database_url: String,
+    /// The database pool's size; `None`: 1 for SQLite (one writer at a time anyway: a queue
+    /// in the pool is fairer and faster than SQLite's busy sleeps), 8 for Postgres.
+    pub max_connections: Option<u32>,
+    /// Klarna's API base URL (the simulator's, in tests).
+    pub klarna_url: String,
+    /// The API user name.
+    pub klarna_user: String,
+    /// The API password.
+    pub klarna_password: String,
+    /// How long a call to Klarna may take.
+    pub klarna_timeout: Duration,
+    /// The base URL Klarna calls back (`{public_url}/hpp/callbacks/...`); `None`: `http://`
+    /// and the listener's address.
+    pub public_url: Option<String>,
+    /// The batch; `None` disables it (callbacks alone then keep sessions up to date).
+    pub batch: Option<BatchConfig>,
+    /// The effect worker.
+    pub effects: EffectConfig,
+    /// The name this instance claims effects under (default: `hpp-merchant-` and the
+    /// listener's port and the process id).
+    pub worker_name: Option<String>,
+}
+
+impl Default for MerchantConfig {
+    fn default() -> MerchantConfig {
+        MerchantConfig {
+            database_url: "sqlite://hpp-merchant.db?mode=rwc".into(),
+            max_connections: None,
+            klarna_url: "http://127.0.0.1:8181".into(),
+            klarna_user: "merchant".into(),
+            klarna_password: "hpp-sim".into(),
+            klarna_timeout: Duration::from_secs(10),
+            public_url: None,
+            batch: Some(BatchConfig::default()),
+            effects: EffectConfig::default(),
+            worker_name: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for MerchantConfig {
+    /// Never prints the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MerchantConfig")
+            .field("database_url", &self.database_url)
+            .field("max_connections", &self.max_connections)
+            .field("klarna_url", &self.klarna_url)
+            .field("klarna_user", &self.klarna_user)
+            .field("klarna_password", &"<hidden>")
+            .field("klarna_timeout", &self.klarna_timeout)
+            .field("public_url", &self.public_url)
+            .field("batch", &self.batch)
+            .field("effects", &self.effects)
+            .field("worker_name", &self.worker_name)
+            .finish()
+    }
+}
+
+/// Why an instance could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MerchantError {
+    /// The database could not be reached or migrated.
+    #[error("the database {url}: {source}")]
+    Store {
+        /// The database URL.
+        url: String,
+        /// Why.
+        source: StoreError,
+    },
+    /// The listener has no address.
+    #[error("the listener: {0}")]
+    Listen(#[source] std::io::Error),
+    /// The HTTP client could not be built.
+    #[error("the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+}
+
+/// What the handlers and workers share.
+pub(crate) struct Shared {
+    pub(crate) store: Store,
+    /// For the lookups on the callback's answer path (the secret, whether the session is
+    /// final). On SQLite a pool of its own: in WAL mode readers never wait for the writer,
+    /// so a callback is answered while the one writer connection is busy. On Postgres the
+    /// same pool.
+    pub(crate) reader: Store,
+    pub(crate) klarna: klarna::Klarna,
+    pub(crate) public_url: String,
+    pub(crate) worker: String,
+    pub(crate) cancel: CancellationToken,
+    /// Reads after callbacks, waited for on shutdown.
+    pub(crate) tasks: TaskTracker,
+    /// Reads (after callbacks and by the batch) under way at once: twice the pool, at least 4.
+    pub(crate) reads: tokio::sync::Semaphore,
+}
+
+/// A running merchant instance.
+pub struct MerchantHandle {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    server: JoinHandle<std::io::Result<()>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for MerchantHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MerchantHandle")
+            .field("addr", &self.addr)
+            .field("public_url", &self.shared.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The options of the store, and of the reader pool when it has one of its own. SQLite: one
+/// writer connection (it writes one at a time anyway: a queue in the pool is fairer and
+/// faster than SQLite's busy sleeps) and a reader pool of 4 (in WAL mode readers never wait
+/// for the writer), except in memory, where the database lives in its one connection.
+/// Postgres: one pool of 8.
+fn store_options(config: &MerchantConfig) -> (StoreOptions, Option<StoreOptions>) {
+    let sqlite = config.database_url.starts_with("sqlite:");
+    let read_schedule = config
+        .batch
+        .as_ref()
+        .map(|batch| batch.read_schedule)
+        .unwrap_or_default();
+    let writer = StoreOptions {
+        max_connections: config.max_connections.unwrap_or(if sqlite { 1 } else { 8 }),
+        read_schedule,
+        ..StoreOptions::default()
+    };
+    let reader = (sqlite && !config.database_url.contains(":memory:")).then(|| StoreOptions {
+        max_connections: 4,
+        read_schedule,
+        ..StoreOptions::default()
+    });
+    (writer, reader)
+}
+
+/// How many reads (after callbacks, by the batch) run at once: twice the pool, at least 4.
+fn reads_at_once(max_connections: u32) -> usize {
+    (2 * max_connections as usize).max(4)
+}
+
+/// Connects to the database (and migrates it), then serves the endpoints on `listener` and
+/// runs the batch and the effect worker in the background, until
+/// [`MerchantHandle::shutdown`].
+///
+/// # Errors
+///
+/// [`MerchantError`] when the database cannot be reached or migrated, or the listener has no
+/// address.
+pub async fn serve(
+    config: MerchantConfig,
+    listener: TcpListener,
+) -> Result<MerchantHandle, MerchantError> {
+    let addr = listener.local_addr().map_err(MerchantError::Listen)?;
+    let (options, reader_options) = store_options(&config);
+    let reads_at_once = reads_at_once(options.max_connections);
+    let store_error = |source| MerchantError::Store {
+        url: config.database_url.clone(),
+        source,
+    };
+    let store = Store::connect_with(&config.database_url, options)
+        .await
+        .map_err(store_error)?;
+    store.migrate().await.map_err(store_error)?;
+    let reader = match reader_options {
+        Some(options) => Store::connect_with(&config.database_url, options)
+            .await
+            .map_err(store_error)?,
+        None => store.clone(),
+    };
+    let klarna = klarna::Klarna::new(
+        &config.klarna_url,
+        &config.klarna_user,
+        &config.klarna_password,
+        config.klarna_timeout,
+    )
+    .map_err(MerchantError::Client)?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let worker = config
+        .worker_name
+        .clone()
+        .unwrap_or_else(|| format!("hpp-merchant-{}-{}", addr.port(), std::process::id()));
+    let shared = Arc::new(Shared {
+        store,
+        reader,
+        klarna,
+        public_url,
+        worker,
+        cancel: CancellationToken::new(),
+        tasks: TaskTracker::new(),
+        reads: tokio::sync::Semaphore::new(reads_at_once),
+    });
+    let app = http::router(Arc::clone(&shared));
+    let stop = shared.cancel.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+    });
+    let mut workers = Vec::new();
+    if let Some(batch) = &config.batch {
+        workers.push(tokio::spawn(work::batch_loop(
+            Arc::clone(&shared),
+            batch.interval,
+            batch.limit.max(1),
+        )));
+    }
+    let effects = &config.effects;
+    workers.push(tokio::spawn(work::effect_loop(
+        Arc::clone(&shared),
+        effects.interval,
+        effects.batch_size.max(1),
+        effects.lease,
+    )));
+    tracing::info!(%addr, public_url = %shared.public_url, worker = %shared.worker,
+        backend = shared.store.backend_name(), klarna_url = %config.klarna_url,
+        batch = config.batch.is_some(), "hpp-merchant serving");
+    Ok(MerchantHandle {
+        shared,
+        addr,
+        server,
+        workers,
+    })
+}
+
+impl MerchantHandle {
+    /// The address it listens on.
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://` and the address it listens on.
+    #[must_use]
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The base URL Klarna calls back.
+    #[must_use]
+    pub fn public_url(&self) -> &str {
+        &self.shared.public_url
+    }
+
+    /// The store it uses: to look at sessions and effects.
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    /// Stops taking requests, lets the requests and work under way finish (an effect is
+    /// completed or left to its lease), and closes the database pool.
+    pub async fn shutdown(self) {
+        self.shared.cancel.cancel();
+        match self.server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "the HTTP server failed"),
+            Err(join) => tracing::error!(%join, "the HTTP server task failed"),
+        }
+        for worker in self.workers {
+            if let Err(join) = worker.await {
+                tracing::error!(%join, "a worker task failed");
+            }
+        }
+        self.shared.tasks.close();
+        self.shared.tasks.wait().await;
+        self.shared.store.close().await;
+        self.shared.reader.close().await;
+        tracing::info!(addr = %self.addr, "hpp-merchant stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_gets_one_writer_and_a_reader_pool_postgres_one_pool() {
+        let batch = BatchConfig {
+            read_schedule: ReadSchedule {
+                interval: Duration::from_secs(7),
+                margin: Duration::from_secs(3),
+                lease: Duration::from_secs(1),
+            },
+            ..BatchConfig::default()
+        };
+        let config = |url: &str| MerchantConfig {
+            database_url: url.into(),
+            batch: Some(batch.clone()),
+            ..MerchantConfig::default()
+        };
+        let (writer, reader) = store_options(&config("sqlite:///tmp/shop.db?mode=rwc"));
+        let reader = reader.expect("a reader pool for a SQLite file");
+        assert_eq!((writer.max_connections, reader.max_connections), (1, 4));
+        assert_eq!(writer.read_schedule, batch.read_schedule);
+        assert_eq!(reader.read_schedule, batch.read_schedule);
+        let (writer, reader) = store_options(&config("sqlite::memory:"));
+        assert_eq!((writer.max_connections, reader.is_none()), (1, true));
+        let (writer, reader) = store_options(&config("postgres://shop@localhost/shop"));
+        assert_eq!((writer.max_connections, reader.is_none()), (8, true));
+        let (writer, _) = store_options(&MerchantConfig {
+            max_connections: Some(3),
+            ..config("postgres://shop@localhost/shop")
+        });
+        assert_eq!(writer.max_connections, 3);
+        let (writer, _) = store_options(&MerchantConfig {
+            batch: None,
+            ..config("postgres://x")
+        });
+        assert_eq!(writer.read_schedule, ReadSchedule::default());
+    }
+
+    #[test]
+    fn reads_at_once_is_twice_the_pool_and_at_least_four() {
+        assert_eq!(reads_at_once(1), 4);
+        assert_eq!(reads_at_once(2), 4);
+        assert_eq!(reads_at_once(3), 6);
+        assert_eq!(reads_at_once(8), 16);
+    }
+
+    #[test]
+    fn the_config_debug_hides_the_password() {
+        let config = MerchantConfig {
+            klarna_password: "s3cret-password".into(),
+            ..MerchantConfig::default()
+        };
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("s3cret-password"), "{debug}");
+        assert!(
+            debug.contains("<hidden>") && debug.contains("hpp-merchant.db"),
+            "{debug}"
+        );
+    }
+}

@@ -1,0 +1,392 @@
+//! The background work: the batch that reads open sessions, and the effect worker that
+//! places orders and releases carts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hpp_status::wire::Timestamp;
+use hpp_store::{Effect, EffectKind, StoreError};
+use tokio::task::JoinSet;
+
+use crate::Shared;
+use crate::klarna::{OrderAnswer, Read};
+
+/// What one read of a session came to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ReadResult {
+    /// Read and merged.
+    Merged,
+    /// Read, but the payload could not be used (kept by the store for a person).
+    Unusable,
+    /// 404: the session expired (or Klarna does not know it).
+    Expired,
+    /// Not read, or not stored: to be read again.
+    Failed,
+}
+
+/// Reads `session_id`, merges what Klarna said, and records the read (so the batch
+/// schedules the next one). `expires_at`, when known, tells an expired session's 404 from
+/// an unexpected one.
+pub(crate) async fn read_and_observe(
+    shared: &Shared,
+    session_id: &str,
+    expires_at: Option<Timestamp>,
+    read_at: Timestamp,
+    source: &'static str,
+) -> ReadResult {
+    // Reads wait their turn here, not in the database pool's queue, where the effect
+    // worker (orders, within the token's lifetime) would wait behind them.
+    let Ok(_permit) = shared.reads.acquire().await else {
+        return ReadResult::Failed; // closed: shutting down
+    };
+    let result = match shared.klarna.read_session(session_id).await {
+        Ok(Read::Session(session)) => match shared.store.observe(session_id, &session).await {
+            Ok(outcome) => {
+                tracing::info!(session_id, source, outcome = %outcome.kind(),
+                    status = %outcome.current(), "session read");
+                ReadResult::Merged
+            }
+            Err(error @ StoreError::Unusable { .. }) => {
+                tracing::warn!(%error, session_id, source, "unusable session read, kept");
+                ReadResult::Unusable
+            }
+            Err(error) => {
+                tracing::error!(%error, session_id, source, "merging a session read");
+                return ReadResult::Failed;
+            }
+        },
+        Ok(Read::NotFound) => {
+            // After expires_at: the session expired. Before it (a clock ahead of Klarna's,
+            // or a session Klarna lost): the same for the merchant; the times say which.
+            tracing::info!(session_id, source, %read_at, expires_at = ?expires_at.map(|t| t.to_string()),
+                "Read Session answered 404: the session expired");
+            ReadResult::Expired
+        }
+        Err(error) => {
+            // The batch reads it again when its claim ends, before it expires.
+            tracing::warn!(%error, session_id, source, "reading the session failed");
+            return ReadResult::Failed;
+        }
+    };
+    if let Err(error) = shared.store.record_read(session_id, read_at).await {
+        tracing::error!(%error, session_id, "recording a read");
+    }
+    result
+}
+
+/// How often the read after a callback is tried, and the pause before the first retry
+/// (doubled each time): a failure is then left to the batch.
+const CALLBACK_READ_ATTEMPTS: u32 = 4;
+const CALLBACK_READ_RETRY: Duration = Duration::from_millis(50);
+
+/// The read a callback asks for, retried a few times when it fails (Read Session errors,
+/// the database busy); after that the batch reads the session before it expires.
+pub(crate) async fn read_after_callback(shared: &Shared, session_id: &str) -> ReadResult {
+    // A final status is final: nothing a read could add (a late or duplicated callback).
+    if let Ok(Some(tracker)) = shared.reader.session(session_id).await
+        && tracker.status().is_some_and(hpp_status::Status::is_final)
+    {
+        tracing::debug!(session_id, "callback for a final session: no read");
+        return ReadResult::Merged;
+    }
+    let mut pause = CALLBACK_READ_RETRY;
+    for attempt in 1..=CALLBACK_READ_ATTEMPTS {
+        let result = read_and_observe(shared, session_id, None, Timestamp::now(), "callback").await;
+        if result != ReadResult::Failed {
+            return result;
+        }
+        if attempt == CALLBACK_READ_ATTEMPTS {
+            break;
+        }
+        tokio::select! {
+            () = shared.cancel.cancelled() => return result,
+            () = tokio::time::sleep(pause) => {}
+        }
+        pause *= 2;
+    }
+    tracing::warn!(
+        session_id,
+        attempts = CALLBACK_READ_ATTEMPTS,
+        "reading the session after a callback failed; left to the batch"
+    );
+    ReadResult::Failed
+}
+
+/// Whether a round claimed all it could: then there may be more, and the next round starts
+/// at once instead of after the interval.
+pub(crate) fn round_was_full(claimed: usize, limit: usize) -> bool {
+    claimed >= limit
+}
+
+/// One round of the batch: claims the sessions due, reads them (a few at a time), and says
+/// how many it claimed.
+pub(crate) async fn batch_round(shared: &Arc<Shared>, limit: usize) -> Result<usize, StoreError> {
+    let due = shared.store.due_for_read(Timestamp::now(), limit).await?;
+    let claimed = due.len();
+    let mut reads = JoinSet::new();
+    for session in due {
+        let shared = Arc::clone(shared);
+        reads.spawn(async move {
+            let read_at = Timestamp::now();
+            read_and_observe(
+                &shared,
+                &session.session_id,
+                Some(session.expires_at),
+                read_at,
+                "batch",
+            )
+            .await
+        });
+    }
+    while let Some(done) = reads.join_next().await {
+        if let Err(join) = done {
+            tracing::error!(%join, "a batch read task failed");
+        }
+    }
+    Ok(claimed)
+}
+
+/// The batch loop: a round every `interval`, at once again when a round was full.
+pub(crate) async fn batch_loop(shared: Arc<Shared>, interval: Duration, limit: usize) {
+    loop {
+        let full = match batch_round(&shared, limit).await {
+            Ok(claimed) => round_was_full(claimed, limit),
+            Err(error) => {
+                tracing::error!(%error, "batch round failed");
+                false
+            }
+        };
+        // After a full round at once: there may be more.
+        let pause = if full { Duration::ZERO } else { interval };
+        tokio::select! {
+            () = shared.cancel.cancelled() => return,
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+/// The idempotency key of an effect's order placement: the same on every attempt, so that
+/// a retry after a crash is recognised as one.
+#[must_use]
+pub(crate) fn idempotency_key(effect: &Effect) -> String {
+    format!("hpp-merchant-effect-{}", effect.id)
+}
+
+/// Why an effect could not be done now.
+type Retry = String;
+
+/// What a create order answer means for an effect.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) enum Placement {
+    /// Placed now.
+    Placed { order_id: String },
+    /// The token was refused on a retry of this placement: an earlier attempt used it (and
+    /// died before completing the effect). Placed; its order id is to be looked up.
+    PlacedEarlier,
+    /// The token was refused on the first attempt: expired or invalid. Not placed, and
+    /// retrying cannot help.
+    Refused {
+        /// Klarna's answer.
+        body: String,
+    },
+}
+
+/// Classifies a create order answer for an effect's `attempt` (1 for the first claim).
+pub(crate) fn placement(answer: OrderAnswer, attempt: u32) -> Placement {
+    match answer {
+        OrderAnswer::Placed { order_id } => Placement::Placed { order_id },
+        OrderAnswer::InvalidToken { .. } if attempt > 1 => Placement::PlacedEarlier,
+        OrderAnswer::InvalidToken { body } => Placement::Refused { body },
+    }
+}
+
+async fn place_order(shared: &Shared, effect: &Effect, token: &str) -> Result<Placement, Retry> {
+    let key = idempotency_key(effect);
+    let session_id = effect.session_id.as_str();
+    let answer = shared
+        .klarna
+        .create_order(token, &key)
+        .await
+        .map_err(|error| error.to_string())?;
+    let placement = placement(answer, effect.attempt);
+    match &placement {
+        Placement::Placed { order_id } => tracing::info!(
+            session_id,
+            effect = effect.id,
+            order_id,
+            attempt = effect.attempt,
+            "order placed"
+        ),
+        Placement::PlacedEarlier => tracing::warn!(
+            session_id,
+            effect = effect.id,
+            attempt = effect.attempt,
+            "order placed by an earlier attempt (token already used); order id unknown, look it up"
+        ),
+        Placement::Refused { body } => tracing::error!(
+            session_id,
+            effect = effect.id,
+            body,
+            "order NOT placed: the authorization token was refused (expired or invalid)"
+        ),
+    }
+    Ok(placement)
+}
+
+async fn perform(shared: &Shared, effect: &Effect) -> Result<(), Retry> {
+    let session_id = effect.session_id.as_str();
+    match &effect.kind {
+        EffectKind::PlaceOrder {
+            authorization_token,
+        } => place_order(shared, effect, authorization_token)
+            .await
+            .map(drop),
+        EffectKind::OrderPlacedByKlarna {
+            order_id,
+            klarna_reference,
+        } => {
+            tracing::info!(
+                session_id,
+                effect = effect.id,
+                order_id,
+                klarna_reference,
+                "order placed by Klarna recorded"
+            );
+            Ok(())
+        }
+        EffectKind::CompletedWithoutReference => {
+            match shared.klarna.read_session(session_id).await {
+                Ok(Read::Session(session)) => {
+                    match (&session.order_id, &session.authorization_token) {
+                        (Some(order_id), _) => {
+                            tracing::info!(
+                                session_id,
+                                effect = effect.id,
+                                order_id,
+                                "order placed by Klarna recorded (read after a completion without reference)"
+                            );
+                            Ok(())
+                        }
+                        (None, Some(token)) => place_order(shared, effect, token).await.map(drop),
+                        (None, None) => {
+                            tracing::error!(
+                                session_id,
+                                effect = effect.id,
+                                "COMPLETED without token or order id even on Read Session: a person must look"
+                            );
+                            Ok(())
+                        }
+                    }
+                }
+                Ok(Read::NotFound) => {
+                    tracing::error!(
+                        session_id,
+                        effect = effect.id,
+                        "COMPLETED without reference and the session is gone: a person must look"
+                    );
+                    Ok(())
+                }
+                Err(error) => Err(error.to_string()),
+            }
+        }
+        EffectKind::SessionEnded { status } => {
+            tracing::info!(session_id, effect = effect.id, %status, "cart released");
+            Ok(())
+        }
+        EffectKind::Conflict { kept, rejected, .. } => {
+            tracing::error!(session_id, effect = effect.id, %kept, %rejected,
+                "conflicting deliveries: a person must look (kept in the effects table)");
+            Ok(())
+        }
+    }
+}
+
+/// One round of the effect worker: claims, does and completes effects; how many it claimed.
+pub(crate) async fn effect_round(
+    shared: &Shared,
+    batch: usize,
+    lease: Duration,
+) -> Result<usize, StoreError> {
+    let effects = shared
+        .store
+        .claim_effects(&shared.worker, batch, lease)
+        .await?;
+    for effect in &effects {
+        match perform(shared, effect).await {
+            Ok(()) => match shared.store.complete_effect(effect).await {
+                Ok(()) => {}
+                Err(error @ StoreError::LeaseLost { .. }) => {
+                    tracing::warn!(%error, session_id = effect.session_id, effect = effect.id,
+                        "effect done but its lease was lost; another worker may do it again");
+                }
+                Err(error) => return Err(error),
+            },
+            Err(reason) => {
+                tracing::warn!(
+                    session_id = effect.session_id,
+                    effect = effect.id,
+                    reason,
+                    "effect failed; retried later"
+                );
+                if let Err(error) = shared.store.release_effect(effect).await {
+                    tracing::warn!(%error, effect = effect.id, "releasing a failed effect");
+                }
+            }
+        }
+    }
+    Ok(effects.len())
+}
+
+/// The effect worker loop.
+pub(crate) async fn effect_loop(
+    shared: Arc<Shared>,
+    interval: Duration,
+    batch: usize,
+    lease: Duration,
+) {
+    loop {
+        let full = match effect_round(&shared, batch, lease).await {
+            Ok(claimed) => round_was_full(claimed, batch),
+            Err(error) => {
+                tracing::error!(%error, "effect round failed");
+                false
+            }
+        };
+        // After a full round at once: there may be more.
+        let pause = if full { Duration::ZERO } else { interval };
+        tokio::select! {
+            () = shared.cancel.cancelled() => return,
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_round_is_full_when_it_claimed_its_limit() {
+        assert!(round_was_full(10, 10));
+        assert!(!round_was_full(9, 10));
+        assert!(round_was_full(11, 10));
+    }
+
+    #[test]
+    fn a_refused_token_is_an_earlier_placement_only_on_a_retry() {
+        let refused = || OrderAnswer::InvalidToken { body: "404".into() };
+        let body = "404".to_owned();
+        assert_eq!(placement(refused(), 1), Placement::Refused { body });
+        assert_eq!(placement(refused(), 2), Placement::PlacedEarlier);
+        assert_eq!(placement(refused(), 7), Placement::PlacedEarlier);
+        let placed = OrderAnswer::Placed {
+            order_id: "o-1".into(),
+        };
+        assert_eq!(
+            placement(placed, 3),
+            Placement::Placed {
+                order_id: "o-1".into()
+            }
+        );
+    }
+}

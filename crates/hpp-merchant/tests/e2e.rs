@@ -1,0 +1,335 @@
+//! The end-to-end chaos test: the simulator in process, the `hpp-merchant` binary as real
+//! child processes (a fleet of three on one Postgres database, or one on SQLite), hostile
+//! callbacks, one instance SIGKILLed mid-run and restarted on the same port. Each run is
+//! checked against the simulator's truth and the merchant's database (`common::check_run`).
+//!
+//! Postgres comes from hpp-testdb: without the server binaries these tests fail, saying to
+//! install the `postgresql` package. Run with `--nocapture` to see the counts per fault.
+
+mod common;
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{World, check_run, fault_counts, start_sim};
+use hpp_sim::{Driver, FaultConfig, SimHandle};
+use hpp_store::Store;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// The chaos world: time runs 600 times faster (sessions live 4 world hours, 24 s; tokens
+/// 60 world minutes, 6 s; consumers pause 10 s to 10 min of world time, 17 ms to 1 s).
+const CHAOS: World = World {
+    compression: 600.0,
+    session_lifetime: Duration::from_secs(4 * 3600),
+    token_lifetime: Duration::from_secs(3600),
+};
+
+/// The chaos world at a third of the pace, for one instance on SQLite: each commit waits
+/// for the disk (synchronous FULL, a few milliseconds here), and one instance has one
+/// writer, so it takes fewer commits a second than a fleet on Postgres.
+const SQLITE_CHAOS: World = World {
+    compression: 200.0,
+    ..CHAOS
+};
+
+/// One `hpp-merchant` process.
+struct Instance {
+    port: u16,
+    args: Vec<String>,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+impl Instance {
+    fn new(name: &str, index: usize, args: Vec<String>) -> Instance {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{name}"));
+        std::fs::create_dir_all(&dir).expect("the log directory");
+        Instance {
+            port: free_port(),
+            args,
+            log: dir.join(format!("instance-{index}.log")),
+            child: None,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the process (appending to its log) and waits until it answers `/health`.
+    async fn start(&mut self) {
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("the instance's log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_hpp-merchant"))
+            .args(&self.args)
+            .args(["--listen", &format!("127.0.0.1:{}", self.port)])
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start hpp-merchant");
+        self.child = Some(child);
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let started = Instant::now();
+        loop {
+            if let Ok(response) = client.get(format!("{}/health", self.url())).send().await
+                && response.status().is_success()
+            {
+                return;
+            }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!(
+                    "hpp-merchant exited with {status}; see {}",
+                    self.log.display()
+                );
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "hpp-merchant on port {} not healthy after 60 s; see {}",
+                self.port,
+                self.log.display()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGKILL: no shutdown, work under way left to leases.
+    fn kill_hard(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL hpp-merchant");
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, and the process must stop cleanly.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = Pid::from_raw(i32::try_from(child.id()).expect("a pid"));
+            kill(pid, Signal::SIGTERM).expect("SIGTERM hpp-merchant");
+            let status = child.wait().expect("wait for hpp-merchant");
+            assert!(
+                status.success(),
+                "hpp-merchant stopped with {status}; see {}",
+                self.log.display()
+            );
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.kill_hard();
+    }
+}
+
+/// A run: how many sessions, over how many instances, on which database, with which faults.
+struct Scenario {
+    name: &'static str,
+    sessions: u64,
+    instances: usize,
+    postgres: bool,
+    faults: FaultConfig,
+    batch: bool,
+    /// How fast time runs.
+    world: World,
+    /// Kill instance 1 with SIGKILL when this many sessions exist, restart it a second later.
+    kill_at: Option<u64>,
+}
+
+fn postgres_url(name: &str) -> String {
+    let cluster = hpp_testdb::Cluster::shared().unwrap_or_else(|error| {
+        panic!("the end-to-end test needs Postgres (install the `postgresql` package): {error}")
+    });
+    cluster
+        .create_database(name)
+        .unwrap_or_else(|error| panic!("creating the database {name}: {error}"))
+}
+
+async fn run(scenario: Scenario) {
+    let started = Instant::now();
+    let mut sim_config = scenario.world.sim_config(scenario.faults.clone());
+    sim_config.consumers_wait_for_page = true;
+    let sim: Arc<SimHandle> = Arc::new(start_sim(sim_config).await);
+    let _dir = tempfile::tempdir().unwrap();
+    let database_url = if scenario.postgres {
+        postgres_url(scenario.name)
+    } else {
+        common::sqlite_url(&_dir, scenario.name)
+    };
+    let mut args = scenario.world.merchant_args(scenario.batch);
+    args.extend([
+        "--database-url".to_owned(),
+        database_url.clone(),
+        "--klarna-url".to_owned(),
+        sim.base_url().to_owned(),
+    ]);
+    let mut instances = Vec::new();
+    for index in 0..scenario.instances {
+        let mut instance = Instance::new(scenario.name, index, args.clone());
+        let _ = std::fs::remove_file(&instance.log);
+        instance.start().await;
+        instances.push(instance);
+    }
+    let urls = instances.iter().map(|i| i.url().parse().unwrap()).collect();
+    let instances = Arc::new(tokio::sync::Mutex::new(instances));
+
+    let killer = scenario.kill_at.map(|kill_at| {
+        let instances = Arc::clone(&instances);
+        let sim = Arc::clone(&sim);
+        let progress = move || sim.progress().sessions;
+        tokio::spawn(async move {
+            while progress() < kill_at {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let mut instances = instances.lock().await;
+            instances[1].kill_hard();
+            eprintln!("e2e: instance 1 SIGKILLed at {} sessions", progress());
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            instances[1].start().await;
+            eprintln!(
+                "e2e: instance 1 restarted on the same port at {} sessions",
+                progress()
+            );
+        })
+    });
+
+    let driver = Driver {
+        concurrency: 8,
+        request_timeout: Duration::from_secs(30),
+        ..Driver::with_instances(urls, scenario.sessions)
+    };
+    let failed = Arc::new(Mutex::new(Vec::new()));
+    let failures = Arc::clone(&failed);
+    let checkouts = driver
+        .create_checkouts(move |checkout| {
+            if let Err(error) = &checkout.result {
+                failures.lock().unwrap().push(error.to_string());
+            }
+        })
+        .await
+        .expect("the driver's HTTP client");
+    let handed_out = checkouts.iter().filter(|c| c.result.is_ok()).count();
+    assert_eq!(
+        handed_out as u64,
+        scenario.sessions,
+        "checkouts failed: {:?}",
+        failed.lock().unwrap()
+    );
+    let created_in = started.elapsed();
+    if let Some(killer) = killer {
+        killer.await.expect("the killer task");
+    }
+    let bound = sim.config().settle_bound() + Duration::from_secs(60);
+    if let Err(error) = sim.wait_until_settled(bound).await {
+        panic!("{}: {error}", scenario.name);
+    }
+    let summary = sim.wait_for_orders(Duration::from_secs(15)).await;
+    // The last effects (releasing carts) may still be under way.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let store = Store::connect(&database_url)
+        .await
+        .expect("the merchant's database");
+    let truth = sim.truth();
+    let checked = check_run(&summary, &truth, &store, scenario.batch).await;
+    let wall = started.elapsed();
+    eprintln!("{}", fault_counts(scenario.name, &summary, wall));
+    eprintln!(
+        "{}: created in {:.1} s; checked: {checked:?}; {} sessions more in the sim than handed out",
+        scenario.name,
+        created_in.as_secs_f64(),
+        truth.len() - handed_out
+    );
+    assert!(summary.sessions >= scenario.sessions);
+    assert!(checked.completed_with_token > 0);
+    for instance in instances.lock().await.iter_mut() {
+        instance.stop();
+    }
+    store.close().await;
+    let sim = Arc::try_unwrap(sim).expect("the killer is done with the simulator");
+    sim.shutdown().await.expect("the simulator stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_of_three_on_postgres_survives_chaos_and_a_kill() {
+    run(Scenario {
+        name: "fleet",
+        sessions: 2000,
+        instances: 3,
+        postgres: true,
+        faults: FaultConfig::default(),
+        batch: true,
+        world: CHAOS,
+        kill_at: Some(1000),
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_instance_on_sqlite_survives_chaos() {
+    run(Scenario {
+        name: "sqlite",
+        // Fewer than the fleet: one SQLite writer waiting for the disk on every commit,
+        // sharing two cores with the fleet's run.
+        sessions: 300,
+        instances: 1,
+        postgres: false,
+        faults: FaultConfig::default(),
+        batch: true,
+        world: SQLITE_CHAOS,
+        kill_at: None,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_loss_callbacks_alone_suffice() {
+    run(Scenario {
+        name: "no-loss-no-batch",
+        sessions: 500,
+        instances: 3,
+        postgres: true,
+        faults: FaultConfig {
+            lost: 0.0,
+            ..FaultConfig::default()
+        },
+        batch: false,
+        world: CHAOS,
+        kill_at: None,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_every_callback_lost_the_batch_alone_suffices() {
+    run(Scenario {
+        name: "all-lost",
+        sessions: 500,
+        instances: 3,
+        postgres: true,
+        faults: FaultConfig {
+            lost: 1.0,
+            ..FaultConfig::default()
+        },
+        batch: true,
+        world: CHAOS,
+        kill_at: None,
+    })
+    .await;
+}
