@@ -33,11 +33,13 @@
 //! ```
 
 mod lenient;
+mod place_order_mode;
 mod problem;
 mod reported;
 mod session;
 mod timestamp;
 
+pub use self::place_order_mode::PlaceOrderMode;
 pub use self::problem::{FieldError, FieldProblem, Found};
 pub use self::reported::{ReportedStatus, UnrecognizedStatus};
 pub use self::session::{

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 
 use crate::Shared;
-use crate::klarna::PlaceOrderMode;
 use crate::work;
+use hpp_status::wire::PlaceOrderMode;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()

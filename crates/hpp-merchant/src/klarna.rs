@@ -3,47 +3,11 @@
 
 use std::time::Duration;
 
-use hpp_status::wire::{SessionResponse, Timestamp};
-use serde::{Deserialize, Serialize};
+use hpp_status::wire::{PlaceOrderMode, SessionResponse, Timestamp};
+use serde::Deserialize;
 
 /// The header Klarna reads an idempotency key from.
 pub const IDEMPOTENCY_KEY: &str = "Klarna-Idempotency-Key";
-
-/// Who places the order when the consumer completes the payment (`options.place_order_mode`
-/// of Create HPP Session).
-///
-/// ```
-/// use hpp_merchant::PlaceOrderMode;
-///
-/// let mode: PlaceOrderMode = serde_json::from_str(r#""PLACE_ORDER""#)?;
-/// assert_eq!(mode, PlaceOrderMode::PlaceOrder);
-/// assert_eq!(mode.as_str(), "PLACE_ORDER");
-/// assert_eq!(PlaceOrderMode::default(), PlaceOrderMode::None);
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PlaceOrderMode {
-    /// The merchant places the order with the authorization token.
-    #[default]
-    None,
-    /// Klarna places the order.
-    PlaceOrder,
-    /// Klarna places and captures the order.
-    CaptureOrder,
-}
-
-impl PlaceOrderMode {
-    /// The name on the wire.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PlaceOrderMode::None => "NONE",
-            PlaceOrderMode::PlaceOrder => "PLACE_ORDER",
-            PlaceOrderMode::CaptureOrder => "CAPTURE_ORDER",
-        }
-    }
-}
 
 /// A call to Klarna that did not give the expected answer; says which call and why.
 ///

@@ -55,7 +55,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use crate::klarna::{IDEMPOTENCY_KEY, KlarnaError, PlaceOrderMode};
+pub use crate::klarna::{IDEMPOTENCY_KEY, KlarnaError};
+/// Who places the order (`options.place_order_mode`): the core's wire type.
+pub use hpp_status::wire::PlaceOrderMode;
 
 /// The batch that reads open sessions.
 ///

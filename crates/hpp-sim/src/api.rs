@@ -229,7 +229,12 @@ fn validate(shared: &Shared, request: CreateRequest) -> Result<NewSession, Strin
     let (payment, payment_id) = parse_payment_session_url(&payment_session_url)?;
     let place_order_mode = match request.options.place_order_mode.as_deref() {
         None => PlaceOrderMode::None,
-        Some(text) => text.parse::<PlaceOrderMode>()?,
+        Some(text) => PlaceOrderMode::ALL
+            .into_iter()
+            .find(|mode| mode.as_str() == text)
+            .ok_or_else(|| {
+                format!("place_order_mode {text:?} is not NONE, PLACE_ORDER or CAPTURE_ORDER")
+            })?,
     };
     let urls = request.merchant_urls;
     for (name, template) in [

@@ -19,59 +19,8 @@ pub enum PaymentKind {
     KustomCheckout,
 }
 
-/// `options.place_order_mode` of the session.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PlaceOrderMode {
-    /// The merchant places the order with the authorization token (the default).
-    #[default]
-    None,
-    /// Klarna places the order; the session carries `order_id` and `klarna_reference`.
-    PlaceOrder,
-    /// Klarna places and captures the order; the session carries `order_id` and
-    /// `klarna_reference`.
-    CaptureOrder,
-}
-
-impl PlaceOrderMode {
-    /// The wire name: `NONE`, `PLACE_ORDER` or `CAPTURE_ORDER`.
-    ///
-    /// ```
-    /// use hpp_sim::PlaceOrderMode;
-    ///
-    /// assert_eq!(PlaceOrderMode::PlaceOrder.as_str(), "PLACE_ORDER");
-    /// assert_eq!("CAPTURE_ORDER".parse(), Ok(PlaceOrderMode::CaptureOrder));
-    /// ```
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            PlaceOrderMode::None => "NONE",
-            PlaceOrderMode::PlaceOrder => "PLACE_ORDER",
-            PlaceOrderMode::CaptureOrder => "CAPTURE_ORDER",
-        }
-    }
-}
-
-impl std::str::FromStr for PlaceOrderMode {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<PlaceOrderMode, String> {
-        match text {
-            "NONE" => Ok(PlaceOrderMode::None),
-            "PLACE_ORDER" => Ok(PlaceOrderMode::PlaceOrder),
-            "CAPTURE_ORDER" => Ok(PlaceOrderMode::CaptureOrder),
-            other => Err(format!(
-                "place_order_mode {other:?} is not NONE, PLACE_ORDER or CAPTURE_ORDER"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for PlaceOrderMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
+/// `options.place_order_mode` of the session: the core's wire type.
+pub use hpp_status::wire::PlaceOrderMode;
 
 /// One change of the status a session shows.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -877,24 +826,6 @@ mod tests {
             assert_eq!(Answer::Status { code }.is_success(), success, "{code}");
         }
         assert!(!Answer::Failed { reason: "x".into() }.is_success());
-    }
-
-    #[test]
-    fn place_order_modes_parse_by_wire_name_only() {
-        for mode in [
-            PlaceOrderMode::None,
-            PlaceOrderMode::PlaceOrder,
-            PlaceOrderMode::CaptureOrder,
-        ] {
-            assert_eq!(mode.as_str().parse(), Ok(mode));
-            assert_eq!(mode.to_string(), mode.as_str());
-        }
-        assert!(
-            "none"
-                .parse::<PlaceOrderMode>()
-                .unwrap_err()
-                .contains("\"none\"")
-        );
     }
 
     #[test]
