@@ -91,6 +91,16 @@ async fn body_prefix(response: reqwest::Response) -> String {
     text.chars().take(BODY_PREFIX).collect()
 }
 
+/// The error for an answer `call` did not expect: its code and the head of its body.
+async fn unexpected(call: &'static str, response: reqwest::Response) -> KlarnaError {
+    let code = response.status().as_u16();
+    KlarnaError::Status {
+        call,
+        code,
+        body: body_prefix(response).await,
+    }
+}
+
 impl Klarna {
     pub(crate) fn new(
         base_url: &str,
@@ -162,14 +172,8 @@ impl Klarna {
         });
         let url = format!("{}/payments/v1/sessions", self.base_url);
         let response = self.send(CALL, self.client.post(url).json(&body)).await?;
-        let code = response.status().as_u16();
-        if code != 200 {
-            let body = body_prefix(response).await;
-            return Err(KlarnaError::Status {
-                call: CALL,
-                code,
-                body,
-            });
+        if response.status().as_u16() != 200 {
+            return Err(unexpected(CALL, response).await);
         }
         let created: Created = Klarna::json(CALL, response).await?;
         Ok(format!(
@@ -193,14 +197,8 @@ impl Klarna {
         });
         let url = format!("{}/hpp/v1/sessions", self.base_url);
         let response = self.send(CALL, self.client.post(url).json(&body)).await?;
-        let code = response.status().as_u16();
-        if code != 201 {
-            let body = body_prefix(response).await;
-            return Err(KlarnaError::Status {
-                call: CALL,
-                code,
-                body,
-            });
+        if response.status().as_u16() != 201 {
+            return Err(unexpected(CALL, response).await);
         }
         Klarna::json(CALL, response).await
     }
@@ -211,16 +209,10 @@ impl Klarna {
         const CALL: &str = "disable HPP session (DELETE /hpp/v1/sessions/{id})";
         let url = format!("{}/hpp/v1/sessions/{session_id}", self.base_url);
         let response = self.send(CALL, self.client.delete(url)).await?;
-        let code = response.status().as_u16();
-        if code == 204 {
+        if response.status().as_u16() == 204 {
             Ok(())
         } else {
-            let body = body_prefix(response).await;
-            Err(KlarnaError::Status {
-                call: CALL,
-                code,
-                body,
-            })
+            Err(unexpected(CALL, response).await)
         }
     }
 
@@ -234,14 +226,7 @@ impl Klarna {
                 .await
                 .map(|session| Read::Session(Box::new(session))),
             404 => Ok(Read::NotFound),
-            code => {
-                let body = body_prefix(response).await;
-                Err(KlarnaError::Status {
-                    call: CALL,
-                    code,
-                    body,
-                })
-            }
+            _ => Err(unexpected(CALL, response).await),
         }
     }
 
@@ -283,14 +268,7 @@ impl Klarna {
             404 => Ok(OrderAnswer::InvalidToken {
                 body: body_prefix(response).await,
             }),
-            code => {
-                let body = body_prefix(response).await;
-                Err(KlarnaError::Status {
-                    call: CALL,
-                    code,
-                    body,
-                })
-            }
+            _ => Err(unexpected(CALL, response).await),
         }
     }
 }
