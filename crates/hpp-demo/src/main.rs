@@ -80,6 +80,26 @@ fn merchant_config(cli: &Cli, database_url: String, klarna_url: &str) -> Merchan
     }
 }
 
+/// The checkouts of the run: `cli.sessions` of them, their modes drawn from `cli.seed`.
+fn driver(cli: &Cli, merchant_url: url::Url) -> Driver {
+    Driver {
+        seed: cli.seed,
+        ..Driver::new(merchant_url, cli.sessions)
+    }
+}
+
+/// How long the run may take to settle: the simulator's bound on a session's life and its
+/// callbacks, and a minute for the merchant to catch up.
+fn settle_deadline(settle_bound: Duration) -> Duration {
+    settle_bound + Duration::from_secs(60)
+}
+
+/// The run is over when every checkout was asked for and every session has settled
+/// (either alone is not enough: no session has been created yet, or some are still open).
+fn is_over(checkouts_done: bool, sessions_settled: bool) -> bool {
+    checkouts_done && sessions_settled
+}
+
 /// The final table: one `name  value` line each, so that scripts can read it too.
 fn table(summary: &Summary, wall: Duration) -> String {
     let c = &summary.callbacks;
@@ -151,31 +171,33 @@ async fn run(cli: Cli) -> Result<Summary, String> {
             .progress_chars("=> "),
     );
     bar.set_prefix("sessions");
-    let driver = Driver {
-        seed: cli.seed,
-        ..Driver::new(merchant_url, cli.sessions)
-    };
+    let driver = driver(&cli, merchant_url);
     let checkouts = tokio::spawn(async move { driver.create_checkouts(|_| {}).await });
-    let deadline = Instant::now() + settle_bound + Duration::from_secs(60);
-    loop {
-        let progress = sim.progress();
-        let summary_orders = sim.summary().orders.placed;
-        bar.set_position(progress.settled);
-        bar.set_message(format!(
-            "({} created, {} orders placed)",
-            progress.sessions, summary_orders
-        ));
-        if checkouts.is_finished() && sim.is_settled() {
-            break;
-        }
-        if Instant::now() > deadline {
-            bar.abandon();
-            return Err(format!(
-                "not settled in time: {} of {} sessions",
-                progress.settled, progress.sessions
+    let watch = async {
+        loop {
+            let progress = sim.progress();
+            bar.set_position(progress.settled);
+            bar.set_message(format!(
+                "({} created, {} orders placed)",
+                progress.sessions,
+                sim.summary().orders.placed
             ));
+            if is_over(checkouts.is_finished(), sim.is_settled()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    if tokio::time::timeout(settle_deadline(settle_bound), watch)
+        .await
+        .is_err()
+    {
+        bar.abandon();
+        let progress = sim.progress();
+        return Err(format!(
+            "not settled in time: {} of {} sessions",
+            progress.settled, progress.sessions
+        ));
     }
     let checkouts = checkouts
         .await
@@ -239,5 +261,76 @@ fn main() -> ExitCode {
             eprintln!("hpp-demo: {error}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(seed: u64, compression: f64) -> Cli {
+        Cli::parse_from([
+            "hpp-demo",
+            "--seed",
+            &seed.to_string(),
+            "--compression",
+            &compression.to_string(),
+            "--sessions",
+            "17",
+        ])
+    }
+
+    #[test]
+    fn the_simulator_runs_the_seed_at_the_compression_with_consumers_waiting_for_the_page() {
+        let config = sim_config(&cli(9, 600.0));
+        assert_eq!(config.seed, 9);
+        assert!(config.consumers_wait_for_page);
+        assert_eq!(config.time.compression, 600.0);
+        assert_eq!(config.time.session_lifetime, Duration::from_secs(14_400));
+        let default = SimConfig::default();
+        assert_eq!(
+            config.faults, default.faults,
+            "the demo keeps the default faults"
+        );
+    }
+
+    #[test]
+    fn the_merchant_reads_on_the_simulators_clock() {
+        // At 600x: 20 world minutes are 2 s, 10 are 1 s, 2 are 0.2 s, 5 are 0.5 s.
+        let config = merchant_config(&cli(9, 600.0), "sqlite::memory:".into(), "http://k");
+        assert_eq!(config.database_url, "sqlite::memory:");
+        assert_eq!(config.klarna_url, "http://k");
+        let batch = config.batch.expect("the batch runs");
+        let schedule = batch.read_schedule;
+        assert_eq!(schedule.interval, Duration::from_secs(2));
+        assert_eq!(schedule.margin, Duration::from_secs(1));
+        assert_eq!(schedule.lease, Duration::from_millis(200));
+        assert_eq!(batch.interval, Duration::from_millis(200)); // (1 s - 0.2 s) / 4
+        assert_eq!(batch.limit, 100);
+        assert_eq!(config.effects.interval, Duration::from_millis(20));
+        assert_eq!(config.effects.batch_size, 20);
+        assert_eq!(config.effects.lease, Duration::from_millis(500));
+        // Never a lease shorter than a round trip, however fast the world runs.
+        let fast = merchant_config(&cli(9, 1e6), String::new(), "");
+        assert_eq!(fast.effects.lease, Duration::from_millis(300));
+        assert_eq!(wall(Duration::from_secs(30), 3.0), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn the_driver_asks_for_the_sessions_with_the_seed() {
+        let driver = driver(&cli(5, 600.0), "http://127.0.0.1:1".parse().unwrap());
+        assert_eq!(driver.seed, 5);
+        assert_eq!(driver.sessions, 17);
+    }
+
+    #[test]
+    fn the_run_is_over_only_when_checkouts_are_done_and_sessions_settled() {
+        assert!(is_over(true, true));
+        assert!(!is_over(true, false));
+        assert!(!is_over(false, true));
+        assert_eq!(
+            settle_deadline(Duration::from_secs(5)),
+            Duration::from_secs(65)
+        );
     }
 }
