@@ -134,3 +134,44 @@ async fn an_earlier_final_behind_a_concurrent_final_replaces_the_time_only() {
     assert_eq!(outcome, Outcome::Duplicate { current: earlier });
     assert_eq!(effects.len(), 1);
 }
+
+/// A row that the merge can neither update nor insert (here a trigger skips every update of
+/// it; in life, a session being deleted and re-created by someone else) is not retried for
+/// ever: after the insert race's retries the delivery is refused as corrupt, naming the
+/// session and how often it went round, and nothing is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_that_can_neither_be_merged_nor_inserted_is_refused_after_four_rounds() {
+    let store = store(Backend::Postgres, "never-merged").await;
+    store
+        .observe("s", &payload("s", obs(Status::InProgress, 1_000)))
+        .await
+        .unwrap();
+    let mut admin = sqlx::PgConnection::connect(&store.url).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE FUNCTION skip_update() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN RETURN NULL; END $$; \
+         CREATE TRIGGER skip_every_update BEFORE UPDATE ON hpp_session \
+         FOR EACH ROW EXECUTE FUNCTION skip_update();",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+
+    let error = store
+        .observe("s", &payload("s", obs(Status::Completed, 2_000)))
+        .await
+        .unwrap_err();
+    let hpp_store::StoreError::Corrupt { session_id, detail } = &error else {
+        panic!("expected Corrupt, got {error:?}");
+    };
+    assert_eq!(session_id, "s");
+    assert_eq!(
+        detail,
+        "the merge neither found nor inserted the row, 4 times (is it being deleted?)"
+    );
+    assert_eq!(
+        store.session("s").await.unwrap().unwrap().latest(),
+        Some(&obs(Status::InProgress, 1_000))
+    );
+    assert!(store.effects().await.unwrap().is_empty());
+}
