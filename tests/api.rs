@@ -157,7 +157,7 @@ fn can_reach_is_the_transitive_closure_of_the_steps() {
 }
 
 #[test]
-fn can_reach_says_what_domain_md_says() {
+fn can_reach_says_what_spec_section_3_says() {
     for from in Status::ALL {
         for later in Status::ALL {
             let expected = !from.is_final() && later != Status::Waiting;
