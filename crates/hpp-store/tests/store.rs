@@ -797,3 +797,28 @@ async fn urls_it_cannot_use_are_refused() {
         "{error}"
     );
 }
+
+/// An in-memory SQLite database named by `mode=memory` lives in its connection, like
+/// `sqlite::memory:`: the pool keeps exactly one, so that concurrent work all sees the one
+/// migrated database (a second connection would open an empty database of its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mode_memory_url_is_one_database_however_many_ask_at_once() {
+    let store = Store::connect("sqlite://named-in-memory?mode=memory")
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let deliveries = (0..16).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let session_id = format!("s{i}");
+            let seen = obs(Status::InProgress, 1_000 + i);
+            store
+                .observe(&session_id, &payload(&session_id, seen))
+                .await
+        })
+    });
+    for delivery in deliveries.collect::<Vec<_>>() {
+        delivery.await.unwrap().unwrap();
+    }
+    assert_eq!(store.sessions().await.unwrap().len(), 16);
+}
