@@ -183,7 +183,7 @@ impl Cluster {
         // On any failure from here, `cluster` is dropped, which removes the directory.
         cluster.init()?;
         cluster.spawn_server()?;
-        cluster.wait_until_ready()?;
+        cluster.wait_until_ready(READY_TIMEOUT)?;
         tracing::info!(
             root = %cluster.root.display(),
             bin = %cluster.bin.display(),
@@ -359,9 +359,10 @@ impl Cluster {
         Ok(())
     }
 
-    /// Polls `pg_isready` until the server accepts connections, or fails with its log.
-    fn wait_until_ready(&mut self) -> Result<(), Error> {
-        let deadline = Instant::now() + READY_TIMEOUT;
+    /// Polls `pg_isready` until the server accepts connections, or fails with its log when
+    /// the server exits or `timeout` has passed.
+    fn wait_until_ready(&mut self, timeout: Duration) -> Result<(), Error> {
+        let deadline = Instant::now() + timeout;
         loop {
             if let Some(wrapper) = &mut self.wrapper
                 && let Ok(Some(status)) = wrapper.child.try_wait()
@@ -382,8 +383,7 @@ impl Cluster {
             }
             if Instant::now() > deadline {
                 return Err(self.not_ready(format!(
-                    "did not accept connections within {} s",
-                    READY_TIMEOUT.as_secs()
+                    "did not accept connections within {timeout:?}"
                 )));
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -499,5 +499,33 @@ fn owner() -> Result<Option<Owner>, Error> {
             what: "looking up the postgres user".into(),
             source: io::Error::from(errno),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_that_never_answers_is_given_up_on_after_the_timeout() {
+        // A cluster directory in which no server runs: `pg_isready` never succeeds.
+        let mut cluster = Cluster {
+            root: tempfile::tempdir().unwrap().keep(),
+            bin: find_binaries().unwrap(),
+            owner: None,
+            wrapper: None,
+            databases: AtomicU32::new(0),
+        };
+        let started = Instant::now();
+        let error = cluster
+            .wait_until_ready(Duration::from_millis(300))
+            .unwrap_err();
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert!(
+            error
+                .to_string()
+                .contains("did not accept connections within 300ms"),
+            "{error}"
+        );
     }
 }

@@ -99,6 +99,9 @@ fn drop_stops_the_server_and_removes_the_directory() {
     let pid = server_pid(&root);
     assert!(is_running(pid));
     assert_eq!(psql(&cluster, "postgres", "SELECT 1"), "1");
+    // A new cluster numbers its databases from 1, as `Cluster::start`'s example shows.
+    let url = cluster.create_database("my test").unwrap();
+    assert!(url.contains("/my_test_1?host="), "{url}");
     drop(cluster);
     assert!(!is_running(pid), "the server {pid} still runs after drop");
     assert!(!root.exists(), "{} is left behind", root.display());
