@@ -272,3 +272,77 @@ impl Klarna {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::http::StatusCode;
+    use axum::routing::{get, post};
+
+    /// A client of a Klarna on loopback that answers every Read Session and every create
+    /// order with `code` and `body`.
+    async fn klarna_answering(code: u16, body: &'static str) -> Klarna {
+        let code = StatusCode::from_u16(code).unwrap();
+        let answer = move || async move { (code, body) };
+        let app = Router::new()
+            .route("/hpp/v1/sessions/{id}", get(answer))
+            .route("/payments/v1/authorizations/{token}/order", post(answer));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Klarna::new(&url, "user", "password", Duration::from_secs(10)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn read_session_tells_a_session_from_a_404_and_from_any_other_code() {
+        let session =
+            r#"{"session_id":"s-1","status":"COMPLETED","updated_at":"2019-05-13T14:53:00.000Z"}"#;
+        match klarna_answering(200, session)
+            .await
+            .read_session("s-1")
+            .await
+        {
+            Ok(Read::Session(read)) => assert_eq!(read.session_id.as_deref(), Some("s-1")),
+            other => panic!("200 with a session read as {other:?}"),
+        }
+        let gone = klarna_answering(404, "").await.read_session("s-1").await;
+        assert!(matches!(gone, Ok(Read::NotFound)), "{gone:?}");
+        let busy = klarna_answering(503, "busy")
+            .await
+            .read_session("s-1")
+            .await;
+        assert!(
+            matches!(busy, Err(KlarnaError::Status { code: 503, ref body, .. }) if body == "busy"),
+            "{busy:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn create_order_tells_a_placed_order_from_a_refused_token_and_from_any_other_code() {
+        let placed = klarna_answering(200, r#"{"order_id":"o-1","fraud_status":"ACCEPTED"}"#)
+            .await
+            .create_order("token", "key")
+            .await;
+        assert!(
+            matches!(placed, Ok(OrderAnswer::Placed { ref order_id }) if order_id == "o-1"),
+            "{placed:?}"
+        );
+        let refused = klarna_answering(404, "Invalid authorization token")
+            .await
+            .create_order("token", "key")
+            .await;
+        assert!(
+            matches!(refused, Ok(OrderAnswer::InvalidToken { ref body }) if body == "Invalid authorization token"),
+            "{refused:?}"
+        );
+        let failed = klarna_answering(500, "oops")
+            .await
+            .create_order("token", "key")
+            .await;
+        assert!(
+            matches!(failed, Err(KlarnaError::Status { code: 500, .. })),
+            "{failed:?}"
+        );
+    }
+}

@@ -253,16 +253,21 @@ impl Reconciler {
     /// before each session's expiry.
     #[must_use]
     pub fn summary(&self, now: &Timestamp, last_read_margin: Duration) -> Summary {
-        let mut summary = Summary {
-            lines: self.lines,
-            sessions: self.sessions.len() as u64,
-            malformed_lines: self.malformed_count,
-            ..Summary::default()
-        };
+        let mut summary = self.summary_before_sessions();
         for ledger in self.sessions.values() {
             summary.count(ledger, ledger.disposition(now, last_read_margin));
         }
         summary
+    }
+
+    /// The counts of the run itself; the reports add each session's as they write it.
+    fn summary_before_sessions(&self) -> Summary {
+        Summary {
+            lines: self.lines,
+            sessions: self.sessions.len() as u64,
+            malformed_lines: self.malformed_count,
+            ..Summary::default()
+        }
     }
 }
 
@@ -477,12 +482,7 @@ pub struct Clock {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn write_text<W: Write>(out: &mut W, run: &Reconciler, clock: Clock) -> io::Result<()> {
-    let mut summary = Summary {
-        lines: run.lines,
-        sessions: run.sessions.len() as u64,
-        malformed_lines: run.malformed_count,
-        ..Summary::default()
-    };
+    let mut summary = run.summary_before_sessions();
     for (id, ledger) in run.sessions() {
         let disposition = ledger.disposition(&clock.now, clock.last_read_margin);
         summary.count(ledger, disposition);
@@ -639,12 +639,7 @@ struct SessionOut<'a> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write_json<W: Write>(out: &mut W, run: &Reconciler, clock: Clock) -> io::Result<()> {
-    let mut summary = Summary {
-        lines: run.lines,
-        sessions: run.sessions.len() as u64,
-        malformed_lines: run.malformed_count,
-        ..Summary::default()
-    };
+    let mut summary = run.summary_before_sessions();
     write!(out, "{{\"now\":")?;
     serde_json::to_writer(&mut *out, &clock.now)?;
     write!(

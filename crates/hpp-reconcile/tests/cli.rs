@@ -141,6 +141,12 @@ fn every_case_of_the_sample_is_reconciled() {
         text.contains("  final by     line 14, Read Session: COMPLETED@2026-11-20T10:09:30.250Z\n"),
         "{text}"
     );
+    assert!(
+        text.contains("  final by     line 1, callback: COMPLETED@"),
+        "{text}"
+    );
+    // Nothing went unlisted, so no line says "more".
+    assert!(!text.contains(" more "), "{text}");
     assert!(text.contains("  line 7       stale: IN_PROGRESS@2026-11-20T10:00:05.120Z arrived after COMPLETED@2026-11-20T10:02:41.907Z\n"), "{text}");
     assert!(
         text.ends_with(
@@ -467,8 +473,13 @@ fn taking_lines_one_by_one_says_what_became_of_each() {
     assert_eq!(run.lines(), 3);
     let summary = run.summary(&clock().now, Duration::ZERO);
     assert_eq!(
-        (summary.sessions, summary.open, summary.malformed_lines),
-        (1, 1, 2)
+        (
+            summary.lines,
+            summary.sessions,
+            summary.open,
+            summary.malformed_lines
+        ),
+        (3, 1, 1, 2)
     );
     assert_eq!(summary.final_sessions(), 0);
 }
