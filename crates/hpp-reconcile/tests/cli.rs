@@ -707,19 +707,25 @@ fn the_json_summary_counts_malformed_lines() {
 
 #[test]
 fn a_long_reason_is_cut_at_a_character_boundary() {
-    // serde_json quotes the string it did not expect, whole: the reason is cut.
-    let input = format!(r#"{{"event_id":"e","session":"{}"}}"#, "€".repeat(300));
-    let run = run(&input);
-    let reason = &run.malformed()[0].reason;
-    assert!(
-        reason.len() <= 300 && reason.len() >= 297,
-        "{}",
-        reason.len()
-    );
-    assert!(
-        reason.starts_with("not a status callback: invalid type: string"),
-        "{reason}"
-    );
+    // serde_json quotes the string it did not expect, whole: the reason is cut. The 300th
+    // byte falls on each of the three bytes of a `€` in turn.
+    for prefix in ["", "a", "ab"] {
+        let input = format!(
+            r#"{{"event_id":"e","session":"{prefix}{}"}}"#,
+            "€".repeat(300)
+        );
+        let run = run(&input);
+        let reason = &run.malformed()[0].reason;
+        assert!(
+            reason.len() <= 300 && reason.len() >= 298,
+            "{prefix:?}: {}",
+            reason.len()
+        );
+        assert!(
+            reason.starts_with("not a status callback: invalid type: string"),
+            "{reason}"
+        );
+    }
 }
 
 #[cfg(target_os = "linux")]

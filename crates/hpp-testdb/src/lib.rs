@@ -382,9 +382,9 @@ impl Cluster {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(self.not_ready(format!(
-                    "did not accept connections within {timeout:?}"
-                )));
+                return Err(
+                    self.not_ready(format!("did not accept connections within {timeout:?}"))
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
