@@ -226,6 +226,16 @@ struct Cli {
 }
 
 impl Cli {
+    /// The checkouts to ask `merchants` for.
+    fn driver(&self, merchants: &[url::Url]) -> Driver {
+        Driver {
+            place_order_share: self.place_order_share,
+            concurrency: self.concurrency,
+            seed: self.seed,
+            ..Driver::with_instances(merchants.to_vec(), self.sessions)
+        }
+    }
+
     fn config(&self, matches: &ArgMatches) -> SimConfig {
         let explicit = |id: &str| {
             matches!(
@@ -370,12 +380,7 @@ async fn drive(cli: &Cli, sim: &SimHandle, merchants: &[url::Url]) -> Result<(),
             "--merchant-url {remote} is not on a loopback address (--allow-remote permits it)"
         ));
     }
-    let driver = Driver {
-        place_order_share: cli.place_order_share,
-        concurrency: cli.concurrency,
-        seed: cli.seed,
-        ..Driver::with_instances(merchants.to_vec(), cli.sessions)
-    };
+    let driver = cli.driver(merchants);
     let bar = if cli.no_progress {
         ProgressBar::hidden()
     } else {
@@ -553,6 +558,12 @@ mod tests {
             "http://127.0.0.1:2",
             "--merchant-url",
             "http://127.0.0.1:3",
+            "--sessions",
+            "12",
+            "--place-order-share",
+            "0.25",
+            "--concurrency",
+            "3",
         ]);
         let expected = SimConfig {
             seed: 7,
@@ -605,6 +616,17 @@ mod tests {
         };
         assert_eq!(config, expected);
         assert_eq!(cli.merchant_url.len(), 2);
+        let driver = cli.driver(&cli.merchant_url);
+        assert_eq!(driver.merchant_urls, cli.merchant_url);
+        assert_eq!(
+            (
+                driver.sessions,
+                driver.place_order_share,
+                driver.concurrency,
+                driver.seed
+            ),
+            (12, 0.25, 3, 7)
+        );
     }
 
     #[test]

@@ -299,4 +299,48 @@ fn the_binary_refuses_a_bad_flag_and_a_remote_address() {
         .unwrap();
     assert_eq!(remote.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&remote.stderr).contains("not a loopback address"));
+    // A merchant not on a loopback address is refused before any checkout. 0.0.0.0 is not
+    // one, yet Linux connects it to this machine: even a binary that failed to refuse it
+    // would send nothing off loopback.
+    let merchant = format!("http://0.0.0.0:{}", free_port());
+    let remote_merchant = Command::new(env!("CARGO_BIN_EXE_hpp-sim"))
+        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+        .args(["--merchant-url", &merchant, "--no-progress"])
+        .output()
+        .unwrap();
+    assert_eq!(remote_merchant.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&remote_merchant.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "--merchant-url {merchant}/ is not on a loopback address"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_binary_gives_up_when_every_checkout_fails() {
+    // Nothing listens on the merchant's port.
+    let merchant = format!("http://127.0.0.1:{}", free_port());
+    let output = Command::new(env!("CARGO_BIN_EXE_hpp-sim"))
+        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+        .args([
+            "--merchant-url",
+            &merchant,
+            "--sessions",
+            "3",
+            "--no-progress",
+        ])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("every checkout failed; first: "),
+        "{stderr}"
+    );
+    // A run against a merchant logs warnings and errors only, unless RUST_LOG says more:
+    // the progress and the summary are what to read.
+    assert!(!stderr.contains("INFO"), "{stderr}");
 }
