@@ -178,3 +178,49 @@ impl TruthLog {
         self.path.as_deref()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(session_id: &str) -> Line<'_> {
+        Line::Read {
+            at: Timestamp::from_unix(0, 0).unwrap(),
+            session_id,
+            result: "ok",
+            code: 200,
+        }
+    }
+
+    #[test]
+    fn close_waits_for_every_line_and_counts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("truth.jsonl");
+        let log = TruthLog::create(&path).unwrap();
+        assert_eq!(log.path(), Some(path.as_path()));
+        for session_id in ["a", "b", "c"] {
+            log.write(&read(session_id));
+        }
+        assert_eq!(log.close().unwrap().unwrap(), 3);
+        // On disk when close returns, one JSON object a line.
+        let written = std::fs::read_to_string(&path).unwrap();
+        let ids: Vec<String> = written
+            .lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+            .map(|line| line["session_id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        // Closed: a later line is dropped, and a second close has nothing to say.
+        log.write(&read("d"));
+        assert!(log.close().is_none());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), written);
+    }
+
+    #[test]
+    fn a_disabled_log_has_no_file_and_nothing_to_close() {
+        let log = TruthLog::disabled();
+        log.write(&read("a"));
+        assert_eq!(log.path(), None);
+        assert!(log.close().is_none());
+    }
+}
