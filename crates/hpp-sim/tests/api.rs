@@ -578,3 +578,31 @@ async fn unknown_paths_answer_404_and_the_payment_page_names_the_session() {
             .contains("session abc-123 is simulated")
     );
 }
+
+#[tokio::test]
+async fn an_address_off_loopback_is_refused_and_a_handle_shows_its_configuration() {
+    let config = hpp_sim::SimConfig {
+        seed: 1234,
+        ..fast_config()
+    };
+    // Refused before anything is bound.
+    let refused = hpp_sim::Simulator::new(config.clone())
+        .unwrap()
+        .bind("0.0.0.0:0".parse().unwrap())
+        .await;
+    assert!(
+        matches!(refused, Err(hpp_sim::SimError::NotLoopback(addr)) if addr.port() == 0),
+        "{refused:?}"
+    );
+    let sim = hpp_sim::Simulator::new(config)
+        .unwrap()
+        .bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(sim.config().seed, 1234);
+    assert_eq!(
+        format!("{sim:?}"),
+        format!("SimHandle {{ base_url: {:?}, .. }}", sim.base_url())
+    );
+    sim.shutdown().await.unwrap();
+}
