@@ -181,6 +181,10 @@ async fn read_answers_404_for_unknown_sessions_and_after_expiry() {
     let id = api.create_kp("NONE", None).await;
     let alive = api.read(&id).await;
     assert_eq!(alive.code, 200);
+    assert!(
+        !sim.session(&id).unwrap().expired,
+        "open, before its expiry"
+    );
     let expires_at: Timestamp = alive.body["expires_at"].as_str().unwrap().parse().unwrap();
     let left = jiff::Timestamp::try_from(expires_at)
         .unwrap()

@@ -408,3 +408,57 @@ async fn consumers_that_wait_for_the_page_start_only_when_it_is_opened() {
     assert_eq!(waiting.authorization_token, None);
     assert!(!waiting.owes_order());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_id_check_carries_its_challenge_and_expiry_and_no_other_status_does() {
+    let mut config = fast_config();
+    config.consumer.timeout_rate = 0.0;
+    config.consumer.manual_id_check_rate = 1.0;
+    let sim = start(config).await;
+    let api = Api::new(&sim);
+    let recorder = Recorder::start(support::Behavior::Answer(200)).await;
+    for _ in 0..20 {
+        api.create_kp("NONE", Some(&recorder.status_update())).await;
+    }
+    sim.wait_until_settled(Duration::from_secs(20))
+        .await
+        .expect("every session settles");
+    let token_lifetime = sim.timing().token_lifetime;
+    let (mut manual, mut other) = (0, 0);
+    for received in recorder.received() {
+        let Some(body) = received.json() else {
+            continue; // an empty-body retry
+        };
+        let session = &body["session"];
+        let identification = &session["manual_identification"];
+        if session["status"] == "MANUAL_ID_CHECK" {
+            manual += 1;
+            assert!(
+                !identification["challenge"].as_str().unwrap().is_empty(),
+                "{session}"
+            );
+            let updated_at: Timestamp = session["updated_at"].as_str().unwrap().parse().unwrap();
+            let expires_at: Timestamp = identification["expires_at"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            // A sixth of the token's lifetime after the check began (the API writes
+            // milliseconds).
+            let expected = updated_at.checked_add(token_lifetime / 6).unwrap();
+            let (expected, written) = (expected.unix(), expires_at.unix());
+            assert_eq!(
+                (written.0, written.1 / 1_000_000),
+                (expected.0, expected.1 / 1_000_000),
+                "{session}"
+            );
+        } else {
+            other += 1;
+            assert!(identification.is_null(), "{session}");
+        }
+    }
+    assert!(
+        manual > 0 && other > 0,
+        "{manual} MANUAL_ID_CHECK, {other} others"
+    );
+}
