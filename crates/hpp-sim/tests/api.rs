@@ -491,18 +491,25 @@ async fn place_order_and_checkout_sessions_complete_with_an_order_and_no_token()
 async fn a_klarna_payments_session_can_be_created_first() {
     let sim = start(fast_config()).await;
     let api = Api::new(&sim);
-    let response = api
-        .client
-        .post(format!("{}/payments/v1/sessions", api.base))
-        .basic_auth(USER, Some(support::PASSWORD))
-        .json(&json!({"purchase_country": "SE"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    let body: serde_json::Value = response.json().await.unwrap();
-    let kp_id = body["session_id"].as_str().unwrap();
-    let url = format!("{}/payments/v1/sessions/{kp_id}", api.base);
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let response = api
+            .client
+            .post(format!("{}/payments/v1/sessions", api.base))
+            .basic_auth(USER, Some(support::PASSWORD))
+            .json(&json!({"purchase_country": "SE"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        let kp_id = body["session_id"].as_str().unwrap().to_owned();
+        assert!(uuid::Uuid::parse_str(&kp_id).is_ok(), "{kp_id}");
+        assert_eq!(body["client_token"], format!("hpp-sim.{kp_id}"));
+        ids.push(kp_id);
+    }
+    assert_ne!(ids[0], ids[1], "each payment session has its own id");
+    let url = format!("{}/payments/v1/sessions/{}", api.base, ids[0]);
     let created = api.create(&json!({"payment_session_url": url})).await;
     assert_eq!(created.code, 201);
 }
