@@ -617,3 +617,47 @@ async fn an_address_off_loopback_is_refused_and_a_handle_shows_its_configuration
     );
     sim.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_orders_waits_for_a_late_order_and_no_longer() {
+    let mut config = fast_config();
+    paying_consumers(&mut config);
+    let sim = start(config).await;
+    let api = Api::new(&sim);
+    let id = api.create_kp("NONE", None).await;
+    let session = api.read_until(&id, "COMPLETED").await;
+    let token = session["authorization_token"].as_str().unwrap().to_owned();
+    assert_eq!(sim.summary().orders.missed, 1, "owed, not placed yet");
+    // The merchant places it a little later.
+    let late = {
+        let api = api.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            api.order(&token, None).await.code
+        })
+    };
+    let summary = sim.wait_for_orders(Duration::from_secs(30)).await;
+    assert_eq!(summary.orders.missed, 0, "{:?}", summary.orders);
+    assert_eq!(late.await.unwrap(), 200);
+    // Nothing owed: it returns at once, whatever the grace.
+    let started = std::time::Instant::now();
+    sim.wait_for_orders(Duration::from_secs(30)).await;
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[tokio::test]
+async fn dropping_the_handle_stops_the_server() {
+    let sim = start(fast_config()).await;
+    let addr = sim.local_addr();
+    assert!(tokio::net::TcpStream::connect(addr).await.is_ok());
+    drop(sim);
+    // The server stops taking connections once it has noticed.
+    let started = std::time::Instant::now();
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{addr} still accepts connections"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
