@@ -605,6 +605,16 @@ async fn an_address_off_loopback_is_refused_and_a_handle_shows_its_configuration
         matches!(refused, Err(hpp_sim::SimError::NotLoopback(addr)) if addr.port() == 0),
         "{refused:?}"
     );
+    // And a listener bound elsewhere is refused before it is served (dropped at once).
+    let everywhere = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let refused = hpp_sim::Simulator::new(config.clone())
+        .unwrap()
+        .serve(everywhere)
+        .await;
+    assert!(
+        matches!(refused, Err(hpp_sim::SimError::NotLoopback(addr)) if addr.ip().is_unspecified()),
+        "{refused:?}"
+    );
     let sim = hpp_sim::Simulator::new(config)
         .unwrap()
         .bind("127.0.0.1:0".parse().unwrap())
