@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use hpp_sim::{Answer, DeliveryKind, EventOutcome, Fault, FaultConfig, SessionTruth};
+use hpp_status::wire::Timestamp;
 use support::{Api, Behavior, Received, Recorder, SECRET, fast_config, paying_consumers, start};
 
 /// Sessions that go WAITING -> IN_PROGRESS -> COMPLETED: two events each.
@@ -334,6 +335,21 @@ async fn each_fault_is_injected_at_its_rate_and_the_truth_matches_what_the_merch
             );
             assert_eq!(post.status().as_deref(), Some("COMPLETED"));
             let body = post.json().unwrap();
+            // About this session, and a lie that wins by time: dated after every true
+            // change before it.
+            assert_eq!(body["session"]["session_id"], session.session_id.as_str());
+            let expires_at: Timestamp = body["session"]["expires_at"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert_eq!(expires_at, session.expires_at);
+            let updated_at: Timestamp = body["session"]["updated_at"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(updated_at > session.history[0].updated_at, "{body}");
             let token = body["session"]["authorization_token"].as_str().unwrap();
             assert!(!tokens.contains(token));
             let event_id = post.event_id().unwrap();
@@ -474,4 +490,46 @@ async fn redirects_follow_the_merchant_urls_with_placeholders_filled() {
     assert_eq!(cancel.url, format!("http://192.0.2.7/cancel/{id}"));
     assert_eq!(cancel.answer, None);
     assert_eq!(sim.summary().redirects, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_success_redirect_carries_the_token_and_a_zero_rate_makes_none() {
+    for redirect_rate in [1.0, 0.0] {
+        let mut config = fast_config();
+        paying_consumers(&mut config);
+        config.consumer.redirect_rate = redirect_rate;
+        let sim = start(config).await;
+        let recorder = Recorder::start(Behavior::Answer(200)).await;
+        let api = Api::new(&sim);
+        let reply = api
+            .create(&serde_json::json!({
+                "payment_session_url": "https://api.klarna.com/payments/v1/sessions/kp",
+                "merchant_urls": {
+                    "success": format!(
+                        "{}/success/{{{{session_id}}}}/{{{{authorization_token}}}}",
+                        recorder.base
+                    ),
+                },
+            }))
+            .await;
+        let id = reply.body["session_id"].as_str().unwrap();
+        sim.wait_until_settled(Duration::from_secs(5))
+            .await
+            .unwrap();
+        let truth = sim.session(id).unwrap();
+        if redirect_rate == 0.0 {
+            assert!(truth.redirects.is_empty(), "{:?}", truth.redirects);
+            continue;
+        }
+        let token = truth.authorization_token.as_deref().unwrap();
+        let success = truth
+            .redirects
+            .iter()
+            .find(|r| r.which == "success")
+            .unwrap();
+        assert_eq!(
+            success.url,
+            format!("{}/success/{id}/{token}", recorder.base)
+        );
+    }
 }
