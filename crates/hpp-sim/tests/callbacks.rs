@@ -256,6 +256,21 @@ async fn each_fault_is_injected_at_its_rate_and_the_truth_matches_what_the_merch
     band(c.answer_dropped, delivered, 0.1);
     band(c.forged, events, 0.1);
 
+    // Each hold is recorded in milliseconds, within the configured maximum (20 ms here).
+    let holds: Vec<u64> = truth
+        .iter()
+        .flat_map(|session| &session.events)
+        .flat_map(|event| &event.faults)
+        .filter_map(|fault| match fault {
+            Fault::Delayed { hold_ms } => Some(*hold_ms),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        holds.iter().any(|&ms| ms > 0) && holds.iter().all(|&ms| ms <= 20),
+        "{holds:?}"
+    );
+
     let tokens: HashSet<String> = truth
         .iter()
         .filter_map(|session| session.authorization_token.clone())
