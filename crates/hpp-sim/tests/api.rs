@@ -9,6 +9,20 @@ use hpp_status::wire::{SessionResponse, Timestamp};
 use serde_json::json;
 use support::{Api, Recorder, USER, fast_config, idle_consumers, paying_consumers, start};
 
+/// A simulator on `config` whose consumers pay at once, and one Klarna Payments session
+/// (`NONE`) read until `COMPLETED`: the simulator, its client, the session's id and the body
+/// read.
+async fn paid_session(
+    mut config: hpp_sim::SimConfig,
+) -> (hpp_sim::SimHandle, Api, String, serde_json::Value) {
+    paying_consumers(&mut config);
+    let sim = start(config).await;
+    let api = Api::new(&sim);
+    let id = api.create_kp("NONE", None).await;
+    let session = api.read_until(&id, "COMPLETED").await;
+    (sim, api, id, session)
+}
+
 #[tokio::test]
 async fn create_answers_201_with_the_session_its_urls_and_expiry() {
     let mut config = fast_config();
@@ -299,12 +313,7 @@ async fn disable_answers_204_then_400_and_is_never_called_back() {
 
 #[tokio::test]
 async fn disable_of_a_completed_session_answers_400_already_completed() {
-    let mut config = fast_config();
-    paying_consumers(&mut config);
-    let sim = start(config).await;
-    let api = Api::new(&sim);
-    let id = api.create_kp("NONE", None).await;
-    api.read_until(&id, "COMPLETED").await;
+    let (_sim, api, id, _) = paid_session(fast_config()).await;
     let refused = api.disable(&id).await;
     assert_eq!(refused.code, 400);
     assert_eq!(
@@ -316,12 +325,7 @@ async fn disable_of_a_completed_session_answers_400_already_completed() {
 
 #[tokio::test]
 async fn a_token_places_one_order_and_a_second_call_is_refused() {
-    let mut config = fast_config();
-    paying_consumers(&mut config);
-    let sim = start(config).await;
-    let api = Api::new(&sim);
-    let id = api.create_kp("NONE", None).await;
-    let session = api.read_until(&id, "COMPLETED").await;
+    let (sim, api, id, session) = paid_session(fast_config()).await;
     assert!(session["order_id"].is_null() && session["klarna_reference"].is_null());
     let token = session["authorization_token"].as_str().unwrap().to_owned();
 
@@ -378,12 +382,7 @@ async fn a_token_places_one_order_and_a_second_call_is_refused() {
 /// order is refused like any used token, and the key only tells the truth it was a retry.
 #[tokio::test]
 async fn a_retry_with_the_placing_key_is_refused_but_not_counted_as_a_second_order() {
-    let mut config = fast_config();
-    paying_consumers(&mut config);
-    let sim = start(config).await;
-    let api = Api::new(&sim);
-    let id = api.create_kp("NONE", None).await;
-    let session = api.read_until(&id, "COMPLETED").await;
+    let (sim, api, id, session) = paid_session(fast_config()).await;
     let token = session["authorization_token"].as_str().unwrap();
 
     let first = api.order(token, Some(&id)).await;
@@ -427,15 +426,9 @@ async fn a_retry_with_the_placing_key_is_refused_but_not_counted_as_a_second_ord
 #[tokio::test]
 async fn an_expired_token_is_refused_and_the_order_is_missed_for_good() {
     let mut config = fast_config();
-    paying_consumers(&mut config);
     config.time.token_lifetime = Duration::from_secs(3600 * 50); // 180 ms of wall time
-    let sim = start(config).await;
-    let api = Api::new(&sim);
-    let id = api.create_kp("NONE", None).await;
-    let token = api.read_until(&id, "COMPLETED").await["authorization_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (sim, api, id, session) = paid_session(config).await;
+    let token = session["authorization_token"].as_str().unwrap().to_owned();
     let valid_until = sim.session(&id).unwrap().token_valid_until.unwrap();
     let left = jiff::Timestamp::try_from(valid_until)
         .unwrap()
@@ -630,12 +623,7 @@ async fn an_address_off_loopback_is_refused_and_a_handle_shows_its_configuration
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiting_for_orders_waits_for_a_late_order_and_no_longer() {
-    let mut config = fast_config();
-    paying_consumers(&mut config);
-    let sim = start(config).await;
-    let api = Api::new(&sim);
-    let id = api.create_kp("NONE", None).await;
-    let session = api.read_until(&id, "COMPLETED").await;
+    let (sim, api, _, session) = paid_session(fast_config()).await;
     let token = session["authorization_token"].as_str().unwrap().to_owned();
     assert_eq!(sim.summary().orders.missed, 1, "owed, not placed yet");
     // The merchant places it a little later.

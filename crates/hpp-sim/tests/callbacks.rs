@@ -465,6 +465,28 @@ async fn a_merchant_disable_stops_the_consumer_and_is_never_called_back() {
     );
 }
 
+/// A simulator on `config` with one Klarna Payments session whose merchant URLs are
+/// `urls(base)` (`base`: a recorder's, answering 200), after it settled: the simulator, the
+/// recorder and the session's id.
+async fn settled_with_merchant_urls(
+    config: hpp_sim::SimConfig,
+    urls: impl FnOnce(&str) -> serde_json::Value,
+) -> (hpp_sim::SimHandle, std::sync::Arc<Recorder>, String) {
+    let sim = start(config).await;
+    let recorder = Recorder::start(Behavior::Answer(200)).await;
+    let reply = Api::new(&sim)
+        .create(&serde_json::json!({
+            "payment_session_url": "https://api.klarna.com/payments/v1/sessions/kp",
+            "merchant_urls": urls(&recorder.base),
+        }))
+        .await;
+    let id = reply.body["session_id"].as_str().unwrap().to_owned();
+    sim.wait_until_settled(Duration::from_secs(5))
+        .await
+        .unwrap();
+    (sim, recorder, id)
+}
+
 #[tokio::test]
 async fn redirects_follow_the_merchant_urls_with_placeholders_filled() {
     let mut config = fast_config();
@@ -476,23 +498,14 @@ async fn redirects_follow_the_merchant_urls_with_placeholders_filled() {
     config.consumer.outcomes.back = 1.0;
     config.consumer.outcomes.cancel = 1e-9;
     config.consumer.max_visits = 2;
-    let sim = start(config).await;
-    let recorder = Recorder::start(Behavior::Answer(200)).await;
-    let api = Api::new(&sim);
-    let reply = api
-        .create(&serde_json::json!({
-            "payment_session_url": "https://api.klarna.com/payments/v1/sessions/kp",
-            "merchant_urls": {
-                "back": format!("{}/back/{{{{session_id}}}}", recorder.base),
-                "cancel": "http://192.0.2.7/cancel/{{session_id}}",
-            },
-        }))
-        .await;
-    let id = reply.body["session_id"].as_str().unwrap();
-    sim.wait_until_settled(Duration::from_secs(5))
-        .await
-        .unwrap();
-    let truth = sim.session(id).unwrap();
+    let (sim, recorder, id) = settled_with_merchant_urls(config, |base| {
+        serde_json::json!({
+            "back": format!("{base}/back/{{{{session_id}}}}"),
+            "cancel": "http://192.0.2.7/cancel/{{session_id}}",
+        })
+    })
+    .await;
+    let truth = sim.session(&id).unwrap();
     let back = truth.redirects.iter().find(|r| r.which == "back").unwrap();
     assert_eq!(back.url, format!("{}/back/{id}", recorder.base));
     assert_eq!(back.answer, Some(Answer::Status { code: 200 }));
@@ -513,25 +526,13 @@ async fn the_success_redirect_carries_the_token_and_a_zero_rate_makes_none() {
         let mut config = fast_config();
         paying_consumers(&mut config);
         config.consumer.redirect_rate = redirect_rate;
-        let sim = start(config).await;
-        let recorder = Recorder::start(Behavior::Answer(200)).await;
-        let api = Api::new(&sim);
-        let reply = api
-            .create(&serde_json::json!({
-                "payment_session_url": "https://api.klarna.com/payments/v1/sessions/kp",
-                "merchant_urls": {
-                    "success": format!(
-                        "{}/success/{{{{session_id}}}}/{{{{authorization_token}}}}",
-                        recorder.base
-                    ),
-                },
-            }))
-            .await;
-        let id = reply.body["session_id"].as_str().unwrap();
-        sim.wait_until_settled(Duration::from_secs(5))
-            .await
-            .unwrap();
-        let truth = sim.session(id).unwrap();
+        let (sim, recorder, id) = settled_with_merchant_urls(config, |base| {
+            serde_json::json!({
+                "success": format!("{base}/success/{{{{session_id}}}}/{{{{authorization_token}}}}"),
+            })
+        })
+        .await;
+        let truth = sim.session(&id).unwrap();
         if redirect_rate == 0.0 {
             assert!(truth.redirects.is_empty(), "{:?}", truth.redirects);
             continue;
