@@ -10,38 +10,47 @@ use clap::Parser as _;
 use hpp_merchant::cli::Cli;
 use tracing_subscriber::EnvFilter;
 
-/// Waits for SIGTERM or Ctrl-C.
-async fn stop_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Listens for SIGTERM and Ctrl-C from the call on, and resolves at the first. Called before
+/// serving: a signal that arrives once the service answers stops it cleanly, instead of
+/// finding no handler and killing it.
+fn stop_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut terminate) => {
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        signal(SignalKind::terminate()).and_then(|terminate| {
+            signal(SignalKind::interrupt()).map(|interrupt| (terminate, interrupt))
+        })
+    };
+    async move {
+        #[cfg(unix)]
+        match signals {
+            Ok((mut terminate, mut interrupt)) => {
                 tokio::select! {
-                    _ = ctrl_c => {}
                     _ = terminate.recv() => {}
+                    _ = interrupt.recv() => {}
                 }
             }
             Err(error) => {
                 tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C only");
-                let _ = ctrl_c.await;
+                let _ = tokio::signal::ctrl_c().await;
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
+    let stop = stop_signal();
     let listener = tokio::net::TcpListener::bind(cli.listen)
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", cli.listen))?;
     let merchant = hpp_merchant::serve(cli.config(), listener)
         .await
         .map_err(|error| error.to_string())?;
-    stop_signal().await;
+    stop.await;
     tracing::info!("stopping: finishing the requests and work under way");
     merchant.shutdown().await;
     Ok(())
