@@ -214,8 +214,8 @@ async fn run(cli: Cli) -> Result<Summary, String> {
             failed.len()
         ));
     }
-    // The effect worker gets a moment to place the last orders.
-    let summary = sim.wait_for_orders(Duration::from_secs(10)).await;
+    // The merchant gets as long as a token lives to place the last orders.
+    let summary = sim.wait_for_orders(sim.timing().token_lifetime).await;
     bar.finish();
     merchant.shutdown().await;
     let summary = match sim.shutdown().await {

@@ -1,5 +1,5 @@
 //! `hpp-sim`: a hostile Klarna HPP API on loopback. Without `--merchant-url` it serves until
-//! Ctrl-C; with it, it also drives a run against a merchant service and exits non-zero if
+//! Ctrl-C or SIGTERM; with it, it also drives a run against a merchant service and exits non-zero if
 //! the merchant placed a double order, missed one, or acted on a forged callback. Every
 //! rate, duration and the seed are flags: `hpp-sim --help`.
 
@@ -76,9 +76,9 @@ fn defaults() -> SimConfig {
 ///
 /// With --merchant-url, also drives a run: asks the merchant for --sessions checkouts
 /// (POST {merchant-url}/checkouts with {"place_order_mode": "NONE" | "PLACE_ORDER"}),
-/// waits until every session settled plus --grace, prints the summary, and exits 1 if the
-/// merchant placed a second order, missed one, or acted on a forged callback (2 if the run
-/// could not be done).
+/// waits until every session settled and every owed order is placed or its token expired
+/// (at most --grace), prints the summary, and exits 1 if the merchant placed a second order,
+/// missed one, or acted on a forged callback (2 if the run could not be done).
 ///
 /// Durations: 47h, 10m, 5s, 250ms, "1h 30m" or ISO 8601. World durations are divided by
 /// --compression; wall durations are not. Logs: RUST_LOG (default hpp_sim=info).
@@ -213,9 +213,11 @@ struct Cli {
     /// Checkout requests at once (1 creates sessions in a reproducible order).
     #[arg(long, help_heading = "Run against a merchant", default_value_t = 8)]
     concurrency: usize,
-    /// Wall: after everything settled, how long the merchant gets to place owed orders.
-    #[arg(long, help_heading = "Run against a merchant", default_value_t = Dur(Duration::from_secs(5)))]
-    grace: Dur,
+    /// Wall: after everything settled, how long the merchant gets to place owed orders; the
+    /// wait ends sooner once every owed order is placed or its token expired [default: the
+    /// token lifetime, compressed].
+    #[arg(long, help_heading = "Run against a merchant")]
+    grace: Option<Dur>,
     /// Wall: give up waiting for the sessions to settle after this long [default: the
     /// session lifetime plus every callback retry, compressed, plus 30s].
     #[arg(long, help_heading = "Run against a merchant")]
@@ -226,13 +228,13 @@ struct Cli {
 }
 
 impl Cli {
-    /// The checkouts to ask `merchants` for.
-    fn driver(&self, merchants: &[url::Url]) -> Driver {
+    /// The checkouts to ask the `--merchant-url` instances for.
+    fn driver(&self) -> Driver {
         Driver {
             place_order_share: self.place_order_share,
             concurrency: self.concurrency,
             seed: self.seed,
-            ..Driver::with_instances(merchants.to_vec(), self.sessions)
+            ..Driver::with_instances(self.merchant_url.clone(), self.sessions)
         }
     }
 
@@ -331,7 +333,40 @@ fn main() -> ExitCode {
     runtime.block_on(run(cli, config))
 }
 
+/// Listens for SIGTERM and Ctrl-C from the call on, and resolves at the first. Called before
+/// binding: a signal that arrives once the simulator answers stops it with its summary and
+/// truth written, instead of finding no handler and killing it.
+fn stop_signal() -> impl Future<Output = ()> {
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        signal(SignalKind::terminate()).and_then(|terminate| {
+            signal(SignalKind::interrupt()).map(|interrupt| (terminate, interrupt))
+        })
+    };
+    async move {
+        #[cfg(unix)]
+        match signals {
+            Ok((mut terminate, mut interrupt)) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = interrupt.recv() => {}
+                }
+            }
+            Err(error) => {
+                eprintln!("hpp-sim: cannot listen for SIGTERM ({error}); Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
 async fn run(cli: Cli, config: SimConfig) -> ExitCode {
+    let stop = stop_signal();
     let simulator = match Simulator::new(config) {
         Ok(simulator) => simulator,
         Err(error) => return fail(&format!("invalid configuration: {error}")),
@@ -351,13 +386,11 @@ async fn run(cli: Cli, config: SimConfig) -> ExitCode {
     );
     let outcome = match cli.merchant_url.as_slice() {
         [] => {
-            eprintln!("hpp-sim: Ctrl-C to stop and print the summary");
-            if let Err(error) = tokio::signal::ctrl_c().await {
-                eprintln!("hpp-sim: cannot wait for Ctrl-C ({error}); stopping");
-            }
+            eprintln!("hpp-sim: Ctrl-C or SIGTERM to stop and print the summary");
+            stop.await;
             Ok(())
         }
-        merchants => drive(&cli, &sim, merchants).await,
+        merchants => drive(&cli, &sim, merchants, stop).await,
     };
     let summary = match sim.shutdown().await {
         Ok(summary) => summary,
@@ -372,7 +405,12 @@ async fn run(cli: Cli, config: SimConfig) -> ExitCode {
 }
 
 /// The run against a merchant: checkouts, settling, grace. `Err` when it could not be done.
-async fn drive(cli: &Cli, sim: &SimHandle, merchants: &[url::Url]) -> Result<(), String> {
+async fn drive(
+    cli: &Cli,
+    sim: &SimHandle,
+    merchants: &[url::Url],
+    stop: impl Future<Output = ()>,
+) -> Result<(), String> {
     if let Some(remote) = merchants.iter().find(|url| !is_loopback_url(url))
         && !cli.allow_remote
     {
@@ -380,7 +418,7 @@ async fn drive(cli: &Cli, sim: &SimHandle, merchants: &[url::Url]) -> Result<(),
             "--merchant-url {remote} is not on a loopback address (--allow-remote permits it)"
         ));
     }
-    let driver = cli.driver(merchants);
+    let driver = cli.driver();
     let bar = if cli.no_progress {
         ProgressBar::hidden()
     } else {
@@ -437,12 +475,13 @@ async fn drive(cli: &Cli, sim: &SimHandle, merchants: &[url::Url]) -> Result<(),
         }
         bar.set_prefix("grace");
         bar.set_message("waiting for owed orders");
-        sim.wait_for_orders(cli.grace.0).await;
+        let grace = cli.grace.map_or(sim.timing().token_lifetime, |dur| dur.0);
+        sim.wait_for_orders(grace).await;
         Ok(())
     };
     let result = tokio::select! {
         result = work => result,
-        _ = tokio::signal::ctrl_c() => Err("interrupted".to_owned()),
+        () = stop => Err("interrupted".to_owned()),
     };
     bar.finish_and_clear();
     result
@@ -616,7 +655,7 @@ mod tests {
         };
         assert_eq!(config, expected);
         assert_eq!(cli.merchant_url.len(), 2);
-        let driver = cli.driver(&cli.merchant_url);
+        let driver = cli.driver();
         assert_eq!(driver.merchant_urls, cli.merchant_url);
         assert_eq!(
             (

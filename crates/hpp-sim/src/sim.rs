@@ -279,15 +279,20 @@ impl SimHandle {
         }
     }
 
-    /// Waits until no session owes an order any more (every `COMPLETED` session with a token
-    /// has its order), at most `grace`: the time a merchant's effect worker gets after the
-    /// sessions settled. Returns the summary then.
+    /// Waits until no session owes an order that can still be placed (every `COMPLETED`
+    /// session with a token has its order, or its token has expired), at most `grace`: the
+    /// time a merchant gets after the sessions settled. Returns the summary then.
+    ///
+    /// A merchant that learns of a completion only from its batch of reads places the order
+    /// up to a read interval after it, and the last session may complete just before the run
+    /// settles: a grace of [`Timing::token_lifetime`](crate::Timing::token_lifetime) (the
+    /// longest any order can still be placed) never cuts a merchant short.
     pub async fn wait_for_orders(&self, grace: Duration) -> Summary {
         let started = tokio::time::Instant::now();
         loop {
             let summary = self.summary();
             let waited = started.elapsed();
-            if summary.orders.missed == 0 || waited >= grace {
+            if summary.orders.missed == summary.orders.missed_for_good || waited >= grace {
                 return summary;
             }
             tokio::time::sleep(Duration::from_millis(10).min(grace - waited)).await;

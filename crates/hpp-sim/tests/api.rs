@@ -448,6 +448,28 @@ async fn an_expired_token_is_refused_and_the_order_is_missed_for_good() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_orders_ends_when_every_owed_token_has_expired() {
+    let mut config = fast_config();
+    config.time.token_lifetime = Duration::from_secs(3600 * 50); // 180 ms of wall time
+    let (sim, _api, id, _session) = paid_session(config).await;
+    let orders = sim.summary().orders;
+    assert_eq!((orders.missed, orders.missed_for_good), (1, 0), "owed");
+    // Nobody places it: the wait ends when the token expires, not when the grace does.
+    let summary = tokio::time::timeout(
+        Duration::from_secs(60),
+        sim.wait_for_orders(Duration::from_secs(3600)),
+    )
+    .await
+    .expect("the wait ends once the token has expired");
+    assert_eq!(
+        (summary.orders.missed, summary.orders.missed_for_good),
+        (1, 1)
+    );
+    let valid_until = sim.session(&id).unwrap().token_valid_until.unwrap();
+    assert!(jiff::Timestamp::now() >= jiff::Timestamp::try_from(valid_until).unwrap());
+}
+
 #[tokio::test]
 async fn place_order_and_checkout_sessions_complete_with_an_order_and_no_token() {
     let mut config = fast_config();

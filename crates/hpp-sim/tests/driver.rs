@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use hpp_sim::{Driver, FaultConfig, PlaceOrderMode, Problem, SimHandle, Summary};
 use merchant::{Flaw, Merchant};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use support::{fast_config, start};
 
 /// A hostile run of `sessions` checkouts against a merchant with `flaw`.
@@ -343,4 +345,61 @@ fn the_binary_gives_up_when_every_checkout_fails() {
     // A run against a merchant logs warnings and errors only, unless RUST_LOG says more:
     // the progress and the summary are what to read.
     assert!(!stderr.contains("INFO"), "{stderr}");
+}
+
+/// Starts the binary serving (no merchant), sends `signal` once it answers, and returns its
+/// exit status, its stdout and the truth file's lines.
+async fn serve_until(signal: Signal) -> (std::process::ExitStatus, String, Vec<String>) {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let truth = dir.path().join("truth.jsonl");
+    let child = Command::new(env!("CARGO_BIN_EXE_hpp-sim"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .arg("--truth")
+        .arg(&truth)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start hpp-sim");
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let summary = format!("http://127.0.0.1:{port}/_sim/summary");
+    let started = std::time::Instant::now();
+    while !client
+        .get(&summary)
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "hpp-sim not serving"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    kill(Pid::from_raw(i32::try_from(child.id()).unwrap()), signal).unwrap();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let lines = std::fs::read_to_string(&truth)
+        .expect("the truth file")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        lines,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serving_stops_on_sigterm_or_sigint_with_the_summary_and_the_truth_written() {
+    for signal in [Signal::SIGTERM, Signal::SIGINT] {
+        let (status, stdout, truth) = serve_until(signal).await;
+        assert!(status.success(), "{signal}: {status}");
+        assert!(stdout.contains("sessions"), "{signal}: {stdout}");
+        assert_eq!(truth.len(), 1, "{signal}: no session, the summary alone");
+        assert!(truth[0].contains(r#""type":"summary""#), "{}", truth[0]);
+    }
 }

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use hpp_merchant::{BatchConfig, EffectConfig, MerchantConfig};
-use hpp_sim::{FaultConfig, SessionTruth, SimConfig, SimHandle, Simulator, Summary};
+use hpp_sim::{FaultConfig, OrderResult, SessionTruth, SimConfig, SimHandle, Simulator, Summary};
 use hpp_status::Status;
+use hpp_status::wire::ReportedStatus;
 use hpp_store::{EffectKind, ReadSchedule, Store};
 
 /// A world: how fast time runs, and how long sessions and tokens live (world time).
@@ -152,6 +153,56 @@ pub struct Checked {
     pub conflicts: usize,
     pub expired: usize,
     pub final_sessions: usize,
+    /// The longest wall time from a session's `COMPLETED` to its order.
+    pub slowest_order: Duration,
+}
+
+/// What the truth says of each session that owes an order and has none: when it completed,
+/// until when its token was valid, its callbacks and reads.
+fn owing(truth: &[SessionTruth]) -> Vec<String> {
+    truth
+        .iter()
+        .filter(|session| session.owes_order() && session.orders_placed() == 0)
+        .map(|session| {
+            format!(
+                "{}: history {:?}; token valid until {:?}; callbacks {:?}; reads {:?}; \
+                 order attempts {:?}",
+                session.session_id,
+                session
+                    .history
+                    .iter()
+                    .map(|change| format!("{} {}", change.status, change.updated_at))
+                    .collect::<Vec<_>>(),
+                session.token_valid_until.map(|t| t.to_string()),
+                session
+                    .events
+                    .iter()
+                    .map(|event| format!("{} {:?} {:?}", event.status, event.faults, event.outcome))
+                    .collect::<Vec<_>>(),
+                session.reads,
+                session.orders,
+            )
+        })
+        .collect()
+}
+
+/// The wall time from `COMPLETED` to the order placed with the token.
+fn order_delay(session: &SessionTruth) -> Option<Duration> {
+    let completed = session
+        .history
+        .iter()
+        .rev()
+        .find(|change| change.status == ReportedStatus::Known(Status::Completed))?;
+    let placed = session
+        .orders
+        .iter()
+        .find(|order| matches!(order.result, OrderResult::Placed { .. }))?;
+    let (from, to) = (completed.updated_at.unix(), placed.at.unix());
+    let nanos =
+        |(seconds, nanos): (i64, u32)| i128::from(seconds) * 1_000_000_000 + i128::from(nanos);
+    u64::try_from(nanos(to) - nanos(from))
+        .ok()
+        .map(Duration::from_nanos)
 }
 
 /// Checks a settled run: the simulator's problems (double orders, second attempts, missed
@@ -169,8 +220,9 @@ pub async fn check_run(
 ) -> Checked {
     assert!(
         summary.problems().is_empty(),
-        "problems: {:?}\n{summary}",
-        summary.problems()
+        "problems: {:?}\n{summary}\nsessions owing an order: {:#?}",
+        summary.problems(),
+        owing(truth)
     );
     assert_eq!(summary.orders.forged_token, 0, "{summary}");
     assert_eq!(
@@ -215,6 +267,9 @@ pub async fn check_run(
         let orders = place_orders.get(id).copied().unwrap_or(0);
         if session.owes_order() {
             checked.completed_with_token += 1;
+            checked.slowest_order = checked
+                .slowest_order
+                .max(order_delay(session).unwrap_or_default());
             assert_eq!(
                 orders, 1,
                 "session {id} completed with a token: {orders} PlaceOrder effects"
