@@ -153,6 +153,17 @@ struct Wrapper {
 }
 
 impl Cluster {
+    /// A cluster in `root` whose server is not running (yet).
+    fn stopped(root: PathBuf, bin: PathBuf, owner: Option<Owner>) -> Cluster {
+        Cluster {
+            root,
+            bin,
+            owner,
+            wrapper: None,
+            databases: AtomicU32::new(0),
+        }
+    }
+
     /// Creates a cluster in a new temporary directory and starts its server; returns when
     /// the server accepts connections (a few seconds).
     ///
@@ -173,13 +184,7 @@ impl Cluster {
                 source,
             })?
             .keep();
-        let mut cluster = Cluster {
-            root,
-            bin,
-            owner,
-            wrapper: None,
-            databases: AtomicU32::new(0),
-        };
+        let mut cluster = Cluster::stopped(root, bin, owner);
         // On any failure from here, `cluster` is dropped, which removes the directory.
         cluster.init()?;
         cluster.spawn_server()?;
@@ -509,13 +514,11 @@ mod tests {
     #[test]
     fn a_server_that_never_answers_is_given_up_on_after_the_timeout() {
         // A cluster directory in which no server runs: `pg_isready` never succeeds.
-        let mut cluster = Cluster {
-            root: tempfile::tempdir().unwrap().keep(),
-            bin: find_binaries().unwrap(),
-            owner: None,
-            wrapper: None,
-            databases: AtomicU32::new(0),
-        };
+        let mut cluster = Cluster::stopped(
+            tempfile::tempdir().unwrap().keep(),
+            find_binaries().unwrap(),
+            None,
+        );
         let started = Instant::now();
         let error = cluster
             .wait_until_ready(Duration::from_millis(300))
