@@ -10,40 +10,11 @@ use clap::Parser as _;
 use hpp_merchant::cli::Cli;
 use tracing_subscriber::EnvFilter;
 
-/// Listens for SIGTERM and Ctrl-C from the call on, and resolves at the first. Called before
-/// serving: a signal that arrives once the service answers stops it cleanly, instead of
-/// finding no handler and killing it.
-fn stop_signal() -> impl Future<Output = ()> {
-    #[cfg(unix)]
-    let signals = {
-        use tokio::signal::unix::{SignalKind, signal};
-        signal(SignalKind::terminate()).and_then(|terminate| {
-            signal(SignalKind::interrupt()).map(|interrupt| (terminate, interrupt))
-        })
-    };
-    async move {
-        #[cfg(unix)]
-        match signals {
-            Ok((mut terminate, mut interrupt)) => {
-                tokio::select! {
-                    _ = terminate.recv() => {}
-                    _ = interrupt.recv() => {}
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C only");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
 async fn run(cli: Cli) -> Result<(), String> {
-    let stop = stop_signal();
+    // Listened for before binding: a signal once the service answers stops it cleanly.
+    let stop = hpp_shutdown::stop_signal(|error| {
+        tracing::warn!(%error, "cannot listen for SIGTERM; Ctrl-C only");
+    });
     let listener = tokio::net::TcpListener::bind(cli.listen)
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", cli.listen))?;

@@ -1,7 +1,7 @@
 //! `hpp-sim`: a hostile Klarna HPP API on loopback. Without `--merchant-url` it serves until
-//! Ctrl-C or SIGTERM; with it, it also drives a run against a merchant service and exits non-zero if
-//! the merchant placed a double order, missed one, or acted on a forged callback. Every
-//! rate, duration and the seed are flags: `hpp-sim --help`.
+//! Ctrl-C or SIGTERM; with it, it also drives a run against a merchant service and exits
+//! non-zero if the merchant placed a double order, missed one, or acted on a forged callback.
+//! Every rate, duration and the seed are flags: `hpp-sim --help`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -333,40 +333,12 @@ fn main() -> ExitCode {
     runtime.block_on(run(cli, config))
 }
 
-/// Listens for SIGTERM and Ctrl-C from the call on, and resolves at the first. Called before
-/// binding: a signal that arrives once the simulator answers stops it with its summary and
-/// truth written, instead of finding no handler and killing it.
-fn stop_signal() -> impl Future<Output = ()> {
-    #[cfg(unix)]
-    let signals = {
-        use tokio::signal::unix::{SignalKind, signal};
-        signal(SignalKind::terminate()).and_then(|terminate| {
-            signal(SignalKind::interrupt()).map(|interrupt| (terminate, interrupt))
-        })
-    };
-    async move {
-        #[cfg(unix)]
-        match signals {
-            Ok((mut terminate, mut interrupt)) => {
-                tokio::select! {
-                    _ = terminate.recv() => {}
-                    _ = interrupt.recv() => {}
-                }
-            }
-            Err(error) => {
-                eprintln!("hpp-sim: cannot listen for SIGTERM ({error}); Ctrl-C only");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
 async fn run(cli: Cli, config: SimConfig) -> ExitCode {
-    let stop = stop_signal();
+    // Listened for before binding: a signal once the API answers stops it with the summary
+    // and the truth written.
+    let stop = hpp_shutdown::stop_signal(|error| {
+        eprintln!("hpp-sim: cannot listen for SIGTERM ({error}); Ctrl-C only");
+    });
     let simulator = match Simulator::new(config) {
         Ok(simulator) => simulator,
         Err(error) => return fail(&format!("invalid configuration: {error}")),
@@ -384,13 +356,12 @@ async fn run(cli: Cli, config: SimConfig) -> ExitCode {
         timing.token_lifetime,
         timing.callback_timeout,
     );
-    let outcome = match cli.merchant_url.as_slice() {
-        [] => {
-            eprintln!("hpp-sim: Ctrl-C or SIGTERM to stop and print the summary");
-            stop.await;
-            Ok(())
-        }
-        merchants => drive(&cli, &sim, merchants, stop).await,
+    let outcome = if cli.merchant_url.is_empty() {
+        eprintln!("hpp-sim: Ctrl-C or SIGTERM to stop and print the summary");
+        stop.await;
+        Ok(())
+    } else {
+        drive(&cli, &sim, stop).await
     };
     let summary = match sim.shutdown().await {
         Ok(summary) => summary,
@@ -405,13 +376,8 @@ async fn run(cli: Cli, config: SimConfig) -> ExitCode {
 }
 
 /// The run against a merchant: checkouts, settling, grace. `Err` when it could not be done.
-async fn drive(
-    cli: &Cli,
-    sim: &SimHandle,
-    merchants: &[url::Url],
-    stop: impl Future<Output = ()>,
-) -> Result<(), String> {
-    if let Some(remote) = merchants.iter().find(|url| !is_loopback_url(url))
+async fn drive(cli: &Cli, sim: &SimHandle, stop: impl Future<Output = ()>) -> Result<(), String> {
+    if let Some(remote) = cli.merchant_url.iter().find(|url| !is_loopback_url(url))
         && !cli.allow_remote
     {
         return Err(format!(

@@ -197,12 +197,9 @@ fn order_delay(session: &SessionTruth) -> Option<Duration> {
         .orders
         .iter()
         .find(|order| matches!(order.result, OrderResult::Placed { .. }))?;
-    let (from, to) = (completed.updated_at.unix(), placed.at.unix());
-    let nanos =
-        |(seconds, nanos): (i64, u32)| i128::from(seconds) * 1_000_000_000 + i128::from(nanos);
-    u64::try_from(nanos(to) - nanos(from))
-        .ok()
-        .map(Duration::from_nanos)
+    let from = jiff::Timestamp::try_from(completed.updated_at).ok()?;
+    let to = jiff::Timestamp::try_from(placed.at).ok()?;
+    Duration::try_from(to.duration_since(from)).ok()
 }
 
 /// Checks a settled run: the simulator's problems (double orders, second attempts, missed
