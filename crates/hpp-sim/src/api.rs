@@ -10,6 +10,9 @@
 //! | `POST /payments/v1/authorizations/{token}/order` | 200 the order, once per token; 404 `Invalid authorization token` for an unknown, expired, forged or already used token; 401 |
 //! | `GET /_sim/summary` | 200 the [`Summary`](crate::Summary); loopback clients only |
 //! | `GET /_sim/sessions`, `GET /_sim/sessions/{id}` | 200 the [`SessionTruth`](crate::SessionTruth) of every session, or of one; loopback clients only |
+//! | `GET /_sim/clock` | 200 `{"now": RFC 3339}`: the world's time; loopback clients only |
+//! | `POST /_sim/clock` `{"advance": "2h"}` | 200 `{"now": ...}` after moving the world's time forward by that world duration (compressed like every other); 400 a bad or negative duration; loopback clients only |
+//! | `POST /_sim/sessions/{id}/step` `{"action": "Authorize"}` | 200 the session as Read Session shows it, after the step (its callback is on its way); 409 with the core's refusal when the step is not legal; 404 unknown or expired; 400 an unknown action; loopback clients only |
 //!
 //! Errors have Klarna's error body: `{"error_code", "error_messages", "correlation_id"}`.
 
@@ -28,13 +31,16 @@ use hpp_status::wire::Timestamp;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::state::{DisableOutcome, MerchantUrls, NewSession, ReadResult, Shared, fill};
+use crate::registry::{DisableOutcome, MerchantUrls, NewSession, ReadResult, StepRefused, fill};
 use crate::truth::{PaymentKind, PlaceOrderMode};
+use crate::walk::Move;
+use crate::world::World;
+use hpp_status::Action;
 
 /// The header Klarna reads an idempotency key from.
 pub const IDEMPOTENCY_KEY: &str = "Klarna-Idempotency-Key";
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+pub(crate) fn router(world: Arc<World>) -> Router {
     let api = Router::new()
         .route("/hpp/v1/sessions", post(create_session))
         .route(
@@ -47,33 +53,48 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             post(create_order),
         )
         .layer(middleware::from_fn_with_state(
-            Arc::clone(&shared),
+            Arc::clone(&world),
             basic_auth,
         ));
     let sim = Router::new()
         .route("/_sim/summary", get(summary))
         .route("/_sim/sessions", get(all_sessions))
         .route("/_sim/sessions/{session_id}", get(one_session))
+        .route("/_sim/sessions/{session_id}/step", post(step_session))
+        .route("/_sim/clock", get(clock_now).post(advance_clock))
         .layer(middleware::from_fn(loopback_only));
     Router::new()
         .merge(api)
         .merge(sim)
         .route("/hpp/pay/{session_id}", get(payment_page))
         .fallback(not_found)
-        .with_state(shared)
+        .with_state(world)
+}
+
+/// A request body that must be a JSON object (serde would also take an array for a struct).
+fn object<T: serde::de::DeserializeOwned>(body: &[u8], expected: &str) -> Result<T, String> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|parse| format!("the body is not {expected}: {parse}"))?;
+    if !value.is_object() {
+        return Err(format!("the body is not {expected}: not a JSON object"));
+    }
+    serde_json::from_value(value).map_err(|parse| format!("the body is not {expected}: {parse}"))
 }
 
 fn json(code: StatusCode, body: &impl Serialize) -> Response {
     (code, axum::Json(body)).into_response()
 }
 
-fn error(shared: &Shared, code: StatusCode, error_code: &str, message: &str) -> Response {
-    json(code, &shared.error_body(error_code, message))
+fn error(world: &World, code: StatusCode, error_code: &str, message: &str) -> Response {
+    json(
+        code,
+        &world.with(|registry| registry.error_body(error_code, message)),
+    )
 }
 
 /// Requires Basic auth with the configured credentials.
-async fn basic_auth(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
-    let credentials = &shared.config.credentials;
+async fn basic_auth(State(world): State<Arc<World>>, request: Request, next: Next) -> Response {
+    let credentials = &world.config.credentials;
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -90,10 +111,10 @@ async fn basic_auth(State(shared): State<Arc<Shared>>, request: Request, next: N
     if presented.as_deref() == Some(expected.as_bytes()) {
         return next.run(request).await;
     }
-    shared.count_unauthorized();
+    world.with(crate::registry::Registry::count_unauthorized);
     tracing::info!(path = %request.uri().path(), "request refused: missing or wrong Basic auth");
     let mut response = error(
-        &shared,
+        &world,
         StatusCode::UNAUTHORIZED,
         "UNAUTHORIZED",
         "Basic auth with the API credentials is required",
@@ -122,9 +143,9 @@ async fn loopback_only(
     }
 }
 
-async fn not_found(State(shared): State<Arc<Shared>>) -> Response {
+async fn not_found(State(world): State<Arc<World>>) -> Response {
     error(
-        &shared,
+        &world,
         StatusCode::NOT_FOUND,
         "NOT_FOUND",
         "No such endpoint",
@@ -196,12 +217,7 @@ pub(crate) fn parse_payment_session_url(text: &str) -> Result<(PaymentKind, Stri
 }
 
 /// Checks a merchant URL template; `status_update` must also be callable.
-fn check_template(
-    shared: &Shared,
-    name: &str,
-    template: &str,
-    callable: bool,
-) -> Result<(), String> {
+fn check_template(world: &World, name: &str, template: &str, callable: bool) -> Result<(), String> {
     let sample = fill(
         template,
         "00000000-0000-4000-8000-000000000000",
@@ -213,7 +229,7 @@ fn check_template(
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("merchant_urls.{name} {template:?} is not http(s)"));
     }
-    if callable && !shared.may_call(&url) {
+    if callable && !(world.config.allow_remote || crate::config::is_loopback_url(&url)) {
         return Err(format!(
             "merchant_urls.{name} {template:?} is not on a loopback address; \
              the simulator only calls loopback unless started with --allow-remote"
@@ -222,7 +238,7 @@ fn check_template(
     Ok(())
 }
 
-fn validate(shared: &Shared, request: CreateRequest) -> Result<NewSession, String> {
+fn validate(world: &World, request: CreateRequest) -> Result<NewSession, String> {
     let payment_session_url = request
         .payment_session_url
         .ok_or_else(|| "payment_session_url is required".to_owned())?;
@@ -246,7 +262,7 @@ fn validate(shared: &Shared, request: CreateRequest) -> Result<NewSession, Strin
         ("status_update", &urls.status_update),
     ] {
         if let Some(template) = template {
-            check_template(shared, name, template, name == "status_update")?;
+            check_template(world, name, template, name == "status_update")?;
         }
     }
     Ok(NewSession {
@@ -265,23 +281,20 @@ fn validate(shared: &Shared, request: CreateRequest) -> Result<NewSession, Strin
     })
 }
 
-async fn create_session(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let request = match serde_json::from_slice::<CreateRequest>(&body) {
+async fn create_session(State(world): State<Arc<World>>, body: Bytes) -> Response {
+    let request = match object::<CreateRequest>(&body, "a create session request") {
         Ok(request) => request,
-        Err(parse) => {
-            let message = format!("the body is not a create session request: {parse}");
-            return error(&shared, StatusCode::BAD_REQUEST, "BAD_VALUE", &message);
-        }
+        Err(message) => return error(&world, StatusCode::BAD_REQUEST, "BAD_VALUE", &message),
     };
-    let new = match validate(&shared, request) {
+    let new = match validate(&world, request) {
         Ok(new) => new,
         Err(message) => {
             tracing::info!(%message, "create session refused");
-            return error(&shared, StatusCode::BAD_REQUEST, "BAD_VALUE", &message);
+            return error(&world, StatusCode::BAD_REQUEST, "BAD_VALUE", &message);
         }
     };
-    let created = shared.create_session(new);
-    let base = &shared.base_url;
+    let created = world.create_session(new);
+    let base = &world.base_url;
     let id = &created.session_id;
     json(
         StatusCode::CREATED,
@@ -297,24 +310,21 @@ async fn create_session(State(shared): State<Arc<Shared>>, body: Bytes) -> Respo
     )
 }
 
-async fn read_session(
-    State(shared): State<Arc<Shared>>,
-    Path(session_id): Path<String>,
-) -> Response {
-    let fault = shared.draw_read_fault();
+async fn read_session(State(world): State<Arc<World>>, Path(session_id): Path<String>) -> Response {
+    let fault = world.with(crate::registry::Registry::draw_read_fault);
     if fault.slow {
-        tokio::time::sleep(shared.timing.read_slow_delay).await;
+        tokio::time::sleep(world.timing.read_slow_delay).await;
     }
-    match shared.read_session(&session_id, fault) {
+    match world.read(&session_id, fault) {
         ReadResult::Served(session) => json(StatusCode::OK, &session),
         ReadResult::Injected(code) => error(
-            &shared,
+            &world,
             StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
             "INTERNAL_ERROR",
             "Injected failure of Read Session (hpp-sim); try again",
         ),
         ReadResult::Expired | ReadResult::Unknown => error(
-            &shared,
+            &world,
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
             "Session expired or not found",
@@ -323,17 +333,17 @@ async fn read_session(
 }
 
 async fn disable_session(
-    State(shared): State<Arc<Shared>>,
+    State(world): State<Arc<World>>,
     Path(session_id): Path<String>,
 ) -> Response {
-    match shared.disable(&session_id) {
+    match world.disable(&session_id) {
         DisableOutcome::Disabled => StatusCode::NO_CONTENT.into_response(),
         DisableOutcome::Refused { status, reason } => {
             tracing::debug!(%session_id, %status, "disable refused");
-            error(&shared, StatusCode::BAD_REQUEST, "NOT_ALLOWED", &reason)
+            error(&world, StatusCode::BAD_REQUEST, "NOT_ALLOWED", &reason)
         }
         DisableOutcome::Expired | DisableOutcome::Unknown => error(
-            &shared,
+            &world,
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
             "Session expired or not found",
@@ -341,8 +351,8 @@ async fn disable_session(
     }
 }
 
-async fn create_payment_session(State(shared): State<Arc<Shared>>) -> Response {
-    let session_id = shared.misc_uuid();
+async fn create_payment_session(State(world): State<Arc<World>>) -> Response {
+    let session_id = world.with(crate::registry::Registry::misc_uuid);
     json(
         StatusCode::OK,
         &serde_json::json!({
@@ -356,7 +366,7 @@ async fn create_payment_session(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn create_order(
-    State(shared): State<Arc<Shared>>,
+    State(world): State<Arc<World>>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -364,17 +374,14 @@ async fn create_order(
         .get(IDEMPOTENCY_KEY)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    let answer = shared.place_order(&token, key);
+    let answer = world.place_order(&token, key);
     let code = StatusCode::from_u16(answer.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json(code, &answer.body)
 }
 
-async fn payment_page(
-    State(shared): State<Arc<Shared>>,
-    Path(session_id): Path<String>,
-) -> Response {
+async fn payment_page(State(world): State<Arc<World>>, Path(session_id): Path<String>) -> Response {
     // The consumer of a session waiting for its page starts now (an unknown id: nothing).
-    shared.open_page(&session_id);
+    world.open_page(&session_id);
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -385,27 +392,138 @@ async fn payment_page(
         .into_response()
 }
 
-async fn summary(State(shared): State<Arc<Shared>>) -> Response {
-    json(StatusCode::OK, &shared.summary())
+async fn summary(State(world): State<Arc<World>>) -> Response {
+    json(StatusCode::OK, &world.summary())
 }
 
-async fn all_sessions(State(shared): State<Arc<Shared>>) -> Response {
-    json(StatusCode::OK, &shared.truth())
+async fn all_sessions(State(world): State<Arc<World>>) -> Response {
+    json(StatusCode::OK, &world.truth())
 }
 
-async fn one_session(
-    State(shared): State<Arc<Shared>>,
-    Path(session_id): Path<String>,
-) -> Response {
-    match shared.session_truth(&session_id) {
+async fn one_session(State(world): State<Arc<World>>, Path(session_id): Path<String>) -> Response {
+    match world.session_truth(&session_id) {
         Some(truth) => json(StatusCode::OK, &truth),
         None => error(
-            &shared,
+            &world,
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
             "No such session",
         ),
     }
+}
+
+#[derive(Serialize)]
+struct ClockAnswer {
+    now: Timestamp,
+}
+
+async fn clock_now(State(world): State<Arc<World>>) -> Response {
+    json(
+        StatusCode::OK,
+        &ClockAnswer {
+            now: world.clock.now(),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdvanceRequest {
+    advance: String,
+}
+
+/// A world duration a test may advance the clock by: `2h`, `90m`, `1h 30m`, `PT2H`.
+fn world_duration(text: &str) -> Result<std::time::Duration, String> {
+    let signed: jiff::SignedDuration = text.parse().map_err(|error| {
+        format!("advance {text:?} is not a duration such as 2h, 90s or PT2H: {error}")
+    })?;
+    std::time::Duration::try_from(signed)
+        .map_err(|_| format!("advance {text:?} is negative: the clock only moves forward"))
+}
+
+async fn advance_clock(State(world): State<Arc<World>>, body: Bytes) -> Response {
+    let advance = object::<AdvanceRequest>(&body, "{\"advance\": DURATION}")
+        .and_then(|request| world_duration(&request.advance));
+    match advance {
+        Ok(world_time) => {
+            let now = world.clock.advance(world.config.time.compress(world_time));
+            tracing::info!(advance = ?world_time, %now, "clock advanced");
+            json(StatusCode::OK, &ClockAnswer { now })
+        }
+        Err(message) => error(&world, StatusCode::BAD_REQUEST, "BAD_VALUE", &message),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepRequest {
+    action: String,
+}
+
+/// The core's action named `text` (`"Authorize"`, `"EnterPage"`, ...).
+fn action_named(text: &str) -> Result<Action, String> {
+    Action::ALL
+        .into_iter()
+        .find(|action| action.as_str() == text)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Action::ALL.iter().map(|action| action.as_str()).collect();
+            format!("action {text:?} is not one of {}", names.join(", "))
+        })
+}
+
+async fn step_session(
+    State(world): State<Arc<World>>,
+    Path(session_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let action = object::<StepRequest>(&body, "{\"action\": NAME}")
+        .and_then(|request| action_named(&request.action));
+    let action = match action {
+        Ok(action) => action,
+        Err(message) => return error(&world, StatusCode::BAD_REQUEST, "BAD_VALUE", &message),
+    };
+    if action == Action::Disable {
+        // The merchant's step: as the API's Disable does it, never called back.
+        return match world.disable(&session_id) {
+            DisableOutcome::Disabled => read_now(&world, &session_id),
+            DisableOutcome::Refused { reason, .. } => {
+                error(&world, StatusCode::CONFLICT, "NOT_ALLOWED", &reason)
+            }
+            DisableOutcome::Expired | DisableOutcome::Unknown => not_found_session(&world),
+        };
+    }
+    let step = match action {
+        Action::EnterPage => Move::EnterPage,
+        other => Move::Outcome(other),
+    };
+    match world.step(&session_id, step, false) {
+        Ok(stepped) => json(StatusCode::OK, &stepped.session),
+        Err(StepRefused::Move(refused)) => error(
+            &world,
+            StatusCode::CONFLICT,
+            "NOT_ALLOWED",
+            &refused.to_string(),
+        ),
+        Err(StepRefused::Unknown(_) | StepRefused::Expired(_)) => not_found_session(&world),
+    }
+}
+
+/// The session as Read Session shows it now, without a fault draw and without counting it
+/// as the merchant's read.
+fn read_now(world: &World, session_id: &str) -> Response {
+    match world.peek(session_id) {
+        Some(session) => json(StatusCode::OK, &session),
+        None => not_found_session(world),
+    }
+}
+
+fn not_found_session(world: &World) -> Response {
+    error(
+        world,
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "Session expired or not found",
+    )
 }
 
 #[cfg(test)]

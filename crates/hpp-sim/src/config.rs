@@ -77,6 +77,10 @@ pub struct SimConfig {
     /// its checkout) is then never paid: it waits until it expires. The [`Driver`](crate::Driver)
     /// opens the page of every checkout whose answer has a `redirect_url`.
     pub consumers_wait_for_page: bool,
+    /// No simulated consumers at all (default `false`): every session stays `WAITING` until
+    /// a test steps it (`POST /_sim/sessions/{id}/step`) or a person pays on its payment
+    /// page, and expires otherwise.
+    pub manual: bool,
 }
 
 impl Default for SimConfig {
@@ -92,6 +96,7 @@ impl Default for SimConfig {
             allow_remote: false,
             truth_file: None,
             consumers_wait_for_page: false,
+            manual: false,
         }
     }
 }

@@ -98,7 +98,7 @@
 //!
 //! # Faults
 //!
-//! See [`FaultConfig`] for the rates and [`deliver`] for how each fault is injected.
+//! See [`FaultConfig`] for the rates and [`faults`] for how each fault is injected.
 //!
 //! # Against your own service
 //!
@@ -110,15 +110,18 @@
 #![deny(missing_docs)]
 
 mod api;
+mod clock;
 mod config;
-pub mod deliver;
+mod deliver;
 mod driver;
+pub mod faults;
 mod log;
+mod registry;
 mod seed;
 mod sim;
-mod state;
 mod truth;
 pub mod walk;
+mod world;
 
 pub use crate::api::IDEMPOTENCY_KEY;
 pub use crate::config::{

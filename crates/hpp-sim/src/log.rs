@@ -179,6 +179,12 @@ impl TruthLog {
     }
 }
 
+impl crate::registry::Journal for TruthLog {
+    fn write(&self, line: &Line<'_>) {
+        TruthLog::write(self, line);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

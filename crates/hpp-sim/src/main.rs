@@ -106,6 +106,10 @@ struct Cli {
     /// Allow a non-loopback listen address, merchant URL, status_update and redirect URLs.
     #[arg(long)]
     allow_remote: bool,
+    /// Start no simulated consumers: every session waits until a test steps it
+    /// (POST /_sim/sessions/{id}/step) or a person pays on its page (GET /hpp/pay/{id}).
+    #[arg(long)]
+    manual: bool,
 
     /// Divide every world duration by this factor (1 is real time).
     #[arg(long, help_heading = "Time", default_value_t = defaults().time.compression)]
@@ -300,6 +304,7 @@ impl Cli {
             allow_remote: self.allow_remote,
             truth_file: self.truth.clone(),
             consumers_wait_for_page: false,
+            manual: self.manual,
         }
     }
 }
@@ -557,6 +562,7 @@ mod tests {
             "--public-url",
             "http://127.0.0.1:1",
             "--allow-remote",
+            "--manual",
             "--truth",
             "t.jsonl",
             "--merchant-url",
@@ -618,6 +624,7 @@ mod tests {
             allow_remote: true,
             truth_file: Some("t.jsonl".into()),
             consumers_wait_for_page: false,
+            manual: true,
         };
         assert_eq!(config, expected);
         assert_eq!(cli.merchant_url.len(), 2);

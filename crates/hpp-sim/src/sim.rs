@@ -10,9 +10,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::config::{ConfigError, SimConfig, Timing};
-use crate::log::{Line, TruthLog};
-use crate::state::{Shared, now};
+use crate::log::TruthLog;
 use crate::truth::{SessionTruth, Summary};
+use crate::world::World;
 
 /// A simulator, configured and checked, not yet serving.
 ///
@@ -134,19 +134,19 @@ impl Simulator {
             .user_agent(concat!("hpp-sim/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(SimError::Client)?;
-        let shared = Arc::new(Shared::new(self.config, base_url, client, log));
-        let app = crate::api::router(Arc::clone(&shared))
+        let world = Arc::new(World::new(self.config, base_url, client, log));
+        let app = crate::api::router(Arc::clone(&world))
             .into_make_service_with_connect_info::<SocketAddr>();
-        let stop = shared.cancel.clone();
+        let stop = world.cancel.clone();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(stop.cancelled_owned())
                 .await
         });
-        tracing::info!(base_url = %shared.base_url, seed = shared.config.seed,
-            compression = shared.config.time.compression, "hpp-sim serving");
+        tracing::info!(base_url = %world.base_url, seed = world.config.seed,
+            compression = world.config.time.compression, "hpp-sim serving");
         Ok(SimHandle {
-            shared,
+            world,
             addr,
             server: Some(server),
         })
@@ -180,7 +180,7 @@ pub struct NotSettled {
 /// A running simulator. Dropping it stops every consumer and delivery; call
 /// [`SimHandle::shutdown`] to also finish the truth file and get the final summary.
 pub struct SimHandle {
-    shared: Arc<Shared>,
+    world: Arc<World>,
     addr: SocketAddr,
     server: Option<JoinHandle<io::Result<()>>>,
 }
@@ -188,7 +188,7 @@ pub struct SimHandle {
 impl std::fmt::Debug for SimHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SimHandle")
-            .field("base_url", &self.shared.base_url)
+            .field("base_url", &self.world.base_url)
             .finish_non_exhaustive()
     }
 }
@@ -198,7 +198,7 @@ impl SimHandle {
     /// merchant uses as its Klarna API URL.
     #[must_use]
     pub fn base_url(&self) -> &str {
-        &self.shared.base_url
+        &self.world.base_url
     }
 
     /// The address the API listens on.
@@ -210,41 +210,41 @@ impl SimHandle {
     /// The configuration it runs with.
     #[must_use]
     pub fn config(&self) -> &SimConfig {
-        &self.shared.config
+        &self.world.config
     }
 
     /// The wall durations it runs with.
     #[must_use]
     pub fn timing(&self) -> Timing {
-        self.shared.timing
+        self.world.timing
     }
 
     /// The counts of everything so far.
     #[must_use]
     pub fn summary(&self) -> Summary {
-        self.shared.summary()
+        self.world.summary()
     }
 
     /// The truth of every session so far, in order of creation.
     #[must_use]
     pub fn truth(&self) -> Vec<SessionTruth> {
-        self.shared.truth()
+        self.world.truth()
     }
 
     /// The truth of one session.
     #[must_use]
     pub fn session(&self, session_id: &str) -> Option<SessionTruth> {
-        self.shared.session_truth(session_id)
+        self.world.session_truth(session_id)
     }
 
     /// How far the run is.
     #[must_use]
     pub fn progress(&self) -> Progress {
-        let (sessions, settled) = self.shared.progress();
+        let (sessions, settled) = self.world.progress();
         Progress {
             sessions,
             settled,
-            deliveries: self.shared.deliveries.len() as u64,
+            deliveries: self.world.courier.tasks.len() as u64,
         }
     }
 
@@ -252,7 +252,7 @@ impl SimHandle {
     /// callback delivered or given up, every redirect done.
     #[must_use]
     pub fn is_settled(&self) -> bool {
-        self.shared.is_settled()
+        self.world.is_settled()
     }
 
     /// Waits until [`is_settled`](SimHandle::is_settled), at most `timeout`, and returns the
@@ -308,14 +308,14 @@ impl SimHandle {
     /// [`SimError::Truth`] when the truth file could not be written in full,
     /// [`SimError::Server`] when the server had failed.
     pub async fn shutdown(mut self) -> Result<Summary, SimError> {
-        let shared = &self.shared;
-        shared.cancel.cancel();
-        shared.consumers.close();
-        shared.deliveries.close();
+        let world = &self.world;
+        world.cancel.cancel();
+        world.consumers.close();
+        world.courier.tasks.close();
         // Every task watches the cancellation token, so these end at once.
         let _ = tokio::time::timeout(Duration::from_secs(5), async {
-            shared.consumers.wait().await;
-            shared.deliveries.wait().await;
+            world.consumers.wait().await;
+            world.courier.tasks.wait().await;
         })
         .await;
         let served = match self.server.take() {
@@ -326,21 +326,17 @@ impl SimHandle {
             },
             None => Ok(()),
         };
-        shared.cancel_pending_events();
-        let summary = shared.summary();
-        for truth in shared.truth() {
-            shared.log.write(&Line::SessionFinal { truth: &truth });
-        }
-        shared.log.write(&Line::Summary {
-            at: now(),
-            summary: &summary,
+        let at = world.clock.now();
+        let summary = world.with(|registry| {
+            registry.cancel_pending_events();
+            registry.write_final(at)
         });
-        if let Some(written) = shared.log.close() {
+        if let Some(written) = world.log.close() {
             let lines = written.map_err(|source| SimError::Truth {
-                path: shared.log.path().map(PathBuf::from).unwrap_or_default(),
+                path: world.log.path().map(PathBuf::from).unwrap_or_default(),
                 source,
             })?;
-            tracing::info!(lines, path = ?shared.log.path(), "truth written");
+            tracing::info!(lines, path = ?world.log.path(), "truth written");
         }
         served.map_err(SimError::Server)?;
         Ok(summary)
@@ -349,6 +345,6 @@ impl SimHandle {
 
 impl Drop for SimHandle {
     fn drop(&mut self) {
-        self.shared.cancel.cancel();
+        self.world.cancel.cancel();
     }
 }

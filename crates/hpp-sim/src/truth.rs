@@ -337,6 +337,19 @@ impl SessionTruth {
             .count()
     }
 
+    /// Whether the session is past its `expires_at` at `now`: Read Session and Disable answer
+    /// 404 from then on, final or not.
+    #[must_use]
+    pub fn is_past_expiry(&self, now: Timestamp) -> bool {
+        now >= self.expires_at
+    }
+
+    /// Whether the session expired before reaching a final status, as of `now`.
+    #[must_use]
+    pub fn expired_before_final(&self, now: Timestamp) -> bool {
+        !self.lifecycle.is_final() && self.is_past_expiry(now)
+    }
+
     /// Whether the merchant owes this session an order: `COMPLETED` with an authorization
     /// token.
     #[must_use]
@@ -559,7 +572,7 @@ impl Summary {
             .by_status
             .entry(session.status.as_str().to_owned())
             .or_default() += 1;
-        let expired = !session.lifecycle.is_final() && now >= session.expires_at;
+        let expired = session.expired_before_final(now);
         self.expired += u64::from(expired);
         self.open += u64::from(!session.lifecycle.is_final() && !expired);
         self.abandoned += u64::from(session.abandoned);

@@ -69,6 +69,22 @@ impl Interlude {
     pub fn reported(self) -> ReportedStatus {
         ReportedStatus::from_wire(self.as_str())
     }
+
+    /// The interlude a shown status stands for, if it is one.
+    ///
+    /// ```
+    /// use hpp_sim::Interlude;
+    /// use hpp_status::wire::ReportedStatus;
+    ///
+    /// assert_eq!(Interlude::shown_as(&Interlude::Timeout.reported()), Some(Interlude::Timeout));
+    /// assert_eq!(Interlude::shown_as(&ReportedStatus::from_wire("IN_PROGRESS")), None);
+    /// ```
+    #[must_use]
+    pub fn shown_as(status: &ReportedStatus) -> Option<Interlude> {
+        [Interlude::Timeout, Interlude::ManualIdCheck]
+            .into_iter()
+            .find(|interlude| interlude.as_str() == status.as_str())
+    }
 }
 
 /// One move of a consumer (or, for [`SessionState::disable`], of the merchant).

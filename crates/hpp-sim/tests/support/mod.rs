@@ -46,6 +46,18 @@ pub fn idle_consumers(config: &mut SimConfig) {
     config.consumer.think_max = Duration::from_secs(3600);
 }
 
+/// No consumers: a test steps every session itself; real time (compression 1), so that
+/// nothing expires unless the test advances the clock.
+pub fn manual_config() -> SimConfig {
+    let mut config = fast_config();
+    config.manual = true;
+    config.time = hpp_sim::TimeConfig::default();
+    config.time.compression = 1.0;
+    config.delivery.timeout = Some(Duration::from_secs(2));
+    config.delivery.retry_delay = Duration::from_secs(3600);
+    config
+}
+
 /// A consumer that pays at once: authorize only, no interludes, no abandon.
 pub fn paying_consumers(config: &mut SimConfig) {
     config.consumer.abandon_rate = 0.0;
@@ -106,6 +118,17 @@ impl Api {
         }
     }
 
+    /// POSTs `body` as it is, with a JSON content type.
+    pub async fn send_raw(&self, url: &str, body: &str) -> Reply {
+        self.send(
+            self.client
+                .post(url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_owned()),
+        )
+        .await
+    }
+
     pub async fn create(&self, body: &Value) -> Reply {
         self.send(
             self.client
@@ -161,6 +184,26 @@ impl Api {
             request = request.header(hpp_sim::IDEMPOTENCY_KEY, key);
         }
         self.send(request).await
+    }
+
+    /// `POST /_sim/sessions/{id}/step` with `{"action": action}`.
+    pub async fn step(&self, session_id: &str, action: &str) -> Reply {
+        self.send(
+            self.client
+                .post(format!("{}/_sim/sessions/{session_id}/step", self.base))
+                .json(&json!({ "action": action })),
+        )
+        .await
+    }
+
+    /// `POST /_sim/clock` with `body`.
+    pub async fn clock(&self, body: &Value) -> Reply {
+        self.send(
+            self.client
+                .post(format!("{}/_sim/clock", self.base))
+                .json(body),
+        )
+        .await
     }
 
     /// Reads until the session shows `status` (or fails after 5 s).
