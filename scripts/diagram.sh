@@ -6,7 +6,9 @@
 #   bash scripts/diagram.sh --check  # fail when docs/lifecycle.svg is not what dot renders
 #
 # The SVG is embedded inline in rustdoc, so the XML prolog, the DOCTYPE and comments (which
-# name the Graphviz version) are dropped. Needs `dot` (Debian's graphviz package).
+# name the Graphviz version) are dropped, and it is written as Markdown keeps raw HTML whole:
+# the opening <svg> tag on one line, no blank line (scripts/rustdoc-browser-check.sh checks
+# the result in a browser). Needs `dot` (Debian's graphviz package).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -22,6 +24,10 @@ import re, sys
 svg = sys.stdin.read()
 svg = svg[svg.index("<svg"):]                        # no prolog, no DOCTYPE
 svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)  # no comments
+# Markdown (CommonMark, as rustdoc parses it) keeps raw HTML whole only when its first line is
+# a complete tag and no line inside is blank: the opening tag goes on one line, blank lines go.
+svg = re.sub(r"<svg\b[^>]*>", lambda tag: re.sub(r"\s*\n\s*", " ", tag.group(0)), svg, count=1)
+svg = re.sub(r"\n[ \t]*(?=\n)", "", svg)
 sys.stdout.write(svg)
 ' >"$rendered"
 

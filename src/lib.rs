@@ -1,6 +1,6 @@
 //! The Hosted Payment Page (HPP) session lifecycle of Klarna Payments and Kustom Checkout.
 //!
-//! An HPP session moves through eight [`Status`]es. Three are final and absorbing
+//! An HPP session moves through eight statuses ([`Status`]). Three are final and absorbing
 //! (`COMPLETED`, `CANCELLED`, `DISABLED`); `FAILED`, `BACK` and `ERROR` leave the session
 //! open for the consumer to retry. One table, [`STEPS`], lists every legal direct step with
 //! the [`Action`] that causes it and its [`Actor`]; every rule of the crate is derived from
@@ -21,14 +21,19 @@
 //! use hpp_status::{Action, Status};
 //!
 //! let mut status = Status::Waiting;
-//! for action in [Action::EnterPage, Action::Decline, Action::EnterPage, Action::Authorize] {
+//! let visits = [Action::EnterPage, Action::Decline, Action::EnterPage, Action::Authorize];
+//! for action in visits {
 //!     status = status.apply(action)?;
 //! }
 //! assert_eq!(status, Status::Completed);
 //!
-//! // Final is final: the merchant's Disable is refused, as the API refuses it with a 400.
+//! // Final is final: the merchant's Disable is refused,
+//! // as the API refuses it with a 400.
 //! let refused = status.apply(Action::Disable).unwrap_err();
-//! assert_eq!(refused.to_string(), "Disable is not possible from COMPLETED: COMPLETED is final");
+//! assert_eq!(
+//!     refused.to_string(),
+//!     "Disable is not possible from COMPLETED: COMPLETED is final"
+//! );
 //! # Ok::<(), hpp_status::TransitionError>(())
 //! ```
 //!
@@ -50,10 +55,10 @@
 //! # Which enums may grow
 //!
 //! The enums that *are* the model, [`Status`], [`Action`], [`Actor`], [`Phase`], and the four
-//! [`Outcome`]s (with [`OutcomeKind`]) that partition every delivery, are exhaustive: match
-//! them whole, and the compiler tells you when the model changes. The enums that report on
-//! the outside world ([`Disposition`], the `wire` module's completions and errors) are
-//! `#[non_exhaustive]`: the API may learn new cases without a breaking release.
+//! outcomes ([`Outcome`], with [`OutcomeKind`]) that partition every delivery, are
+//! exhaustive: match them whole, and the compiler tells you when the model changes. The enums
+//! that report on the outside world ([`Disposition`], the `wire` module's completions and
+//! errors) are `#[non_exhaustive]`: the API may learn new cases without a breaking release.
 
 #![no_std]
 #![forbid(unsafe_code)]
