@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use hpp_merchant::{BatchConfig, EffectConfig, MerchantConfig};
-use hpp_sim::{Driver, SimConfig, Simulator, Summary};
+use hpp_sim::{Driver, RateLimits, SimConfig, Simulator, Summary};
 use hpp_store::ReadSchedule;
 use indicatif::{ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
@@ -47,6 +47,8 @@ fn sim_config(cli: &Cli) -> SimConfig {
         seed: cli.seed,
         // Consumers start when sent to the payment page, as real ones do.
         consumers_wait_for_page: true,
+        // The reference merchant does not shape its traffic to Klarna's budgets yet.
+        rate_limits: RateLimits::OFF,
         ..SimConfig::default()
     };
     config.time.compression = cli.compression;

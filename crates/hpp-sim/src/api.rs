@@ -14,6 +14,20 @@
 //! | `POST /_sim/clock` `{"advance": "2h"}` | 200 `{"now": ...}` after moving the world's time forward by that world duration (compressed like every other); 400 a bad or negative duration; loopback clients only |
 //! | `POST /_sim/sessions/{id}/step` `{"action": "Authorize"}` | 200 the session as Read Session shows it, after the step (its callback is on its way); 409 with the core's refusal when the step is not legal; 404 unknown or expired; 400 an unknown action; loopback clients only |
 //!
+//! The Klarna endpoints above are rate limited per merchant (the Basic auth user): creating
+//! an HPP session, and creating a Klarna Payments session, each [`RateLimits::create`]
+//! a second; the rest together [`RateLimits::other`]. Over the budget: 429
+//! `TOO_MANY_REQUESTS` with `Retry-After` (whole seconds); every answer carries
+//! `X-Ratelimit-Limit` (`200;w=1;name="other-operations"`), `X-Ratelimit-Remaining` and
+//! `X-Ratelimit-Reset` (seconds). A storm ([`Storm`]) refuses one operation the same way for
+//! a window of time. Create order may place the order and then never answer
+//! ([`FaultConfig::order_answer_lost`]).
+//!
+//! [`RateLimits::create`]: crate::RateLimits::create
+//! [`RateLimits::other`]: crate::RateLimits::other
+//! [`Storm`]: crate::Storm
+//! [`FaultConfig::order_answer_lost`]: crate::FaultConfig::order_answer_lost
+//!
 //! Errors have Klarna's error body: `{"error_code", "error_messages", "correlation_id"}`.
 
 use std::net::SocketAddr;
@@ -21,7 +35,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -31,6 +45,7 @@ use hpp_status::wire::Timestamp;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::limits::{Admission, Operation};
 use crate::registry::{DisableOutcome, MerchantUrls, NewSession, ReadResult, StepRefused, fill};
 use crate::truth::{PaymentKind, PlaceOrderMode};
 use crate::walk::Move;
@@ -52,6 +67,10 @@ pub(crate) fn router(world: Arc<World>) -> Router {
             "/payments/v1/authorizations/{token}/order",
             post(create_order),
         )
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&world),
+            rate_limit,
+        ))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&world),
             basic_auth,
@@ -109,6 +128,10 @@ async fn basic_auth(State(world): State<Arc<World>>, request: Request, next: Nex
         });
     let expected = format!("{}:{}", credentials.user, credentials.password);
     if presented.as_deref() == Some(expected.as_bytes()) {
+        let mut request = request;
+        request
+            .extensions_mut()
+            .insert(Merchant(credentials.user.clone()));
         return next.run(request).await;
     }
     world.with(crate::registry::Registry::count_unauthorized);
@@ -124,6 +147,105 @@ async fn basic_auth(State(world): State<Arc<World>>, request: Request, next: Nex
         HeaderValue::from_static("Basic realm=\"hpp-sim\""),
     );
     response
+}
+
+/// The merchant a request authenticated as (its Basic auth user): what rate limits count by.
+#[derive(Clone)]
+struct Merchant(String);
+
+/// The operation a matched route performs.
+fn operation_of(method: &axum::http::Method, route: &str) -> Option<Operation> {
+    use axum::http::Method;
+    Some(match (method, route) {
+        (&Method::POST, "/hpp/v1/sessions") => Operation::CreateSession,
+        (&Method::GET, "/hpp/v1/sessions/{session_id}") => Operation::ReadSession,
+        (&Method::DELETE, "/hpp/v1/sessions/{session_id}") => Operation::DisableSession,
+        (&Method::POST, "/payments/v1/sessions") => Operation::CreatePaymentSession,
+        (&Method::POST, "/payments/v1/authorizations/{token}/order") => Operation::CreateOrder,
+        _ => return None,
+    })
+}
+
+/// Klarna's rate limits and the storms: 429 with `Retry-After` over the budget, and the
+/// quota left in `X-Ratelimit-*` on every answer.
+async fn rate_limit(
+    State(world): State<Arc<World>>,
+    route: MatchedPath,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(operation) = operation_of(request.method(), route.as_str()) else {
+        return next.run(request).await;
+    };
+    let merchant = request
+        .extensions()
+        .get::<Merchant>()
+        .map_or_else(String::new, |merchant| merchant.0.clone());
+    let at = world.clock.now();
+    let admission = world.with(|registry| registry.admit(&merchant, operation, at));
+    match admission {
+        Admission::Unlimited => next.run(request).await,
+        Admission::Admitted {
+            limit,
+            category,
+            remaining,
+            reset,
+        } => {
+            let mut response = next.run(request).await;
+            quota_headers(response.headers_mut(), limit, category, remaining, reset);
+            response
+        }
+        Admission::Refused {
+            limit,
+            category,
+            retry_after,
+            storm,
+        } => {
+            let message = if storm {
+                format!("{operation} is refused for now (a storm injected by hpp-sim); retry later")
+            } else {
+                format!("Rate limit of {limit} requests per second for {category} exceeded")
+            };
+            tracing::debug!(%operation, storm, ?retry_after, "429");
+            let mut response = error(
+                &world,
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_REQUESTS",
+                &message,
+            );
+            let headers = response.headers_mut();
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(whole_seconds(retry_after)),
+            );
+            quota_headers(headers, limit, category, 0, retry_after);
+            response
+        }
+    }
+}
+
+/// A wait in whole seconds, rounded up, at least 1: what `Retry-After` can say.
+fn whole_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_millis()
+        .div_ceil(1000)
+        .max(1)
+        .try_into()
+        .unwrap_or(u64::MAX)
+}
+
+fn quota_headers(
+    headers: &mut HeaderMap,
+    limit: u32,
+    category: &str,
+    remaining: u32,
+    reset: std::time::Duration,
+) {
+    let policy = format!("{limit};w=1;name=\"{category}\"");
+    if let Ok(policy) = HeaderValue::from_str(&policy) {
+        headers.insert("x-ratelimit-limit", policy);
+    }
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(whole_seconds(reset)));
 }
 
 /// `/_sim/*` tells everything, secrets in URLs included: loopback clients only.
@@ -375,6 +497,13 @@ async fn create_order(
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
     let answer = world.place_order(&token, key);
+    if answer.lost {
+        // The order is placed; its answer never comes. The merchant's call ends by its own
+        // timeout (the connection closes and this future is dropped), or at shutdown.
+        tracing::debug!("create order answer lost on purpose");
+        world.cancel.cancelled().await;
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     let code = StatusCode::from_u16(answer.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json(code, &answer.body)
 }

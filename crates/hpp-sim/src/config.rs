@@ -19,6 +19,8 @@ use std::time::Duration;
 use hpp_status::Action;
 use url::Url;
 
+use crate::limits::{RateLimits, Storm};
+
 /// The shortest callback timeout the default derives: below it, a merchant on a busy
 /// machine would time out on every answer, however fast its handler.
 pub const MIN_DEFAULT_CALLBACK_TIMEOUT: Duration = Duration::from_millis(250);
@@ -60,6 +62,8 @@ pub struct SimConfig {
     pub delivery: DeliveryConfig,
     /// What goes wrong, on purpose.
     pub faults: FaultConfig,
+    /// Requests per second per merchant and category (default [`RateLimits::LIVE`]).
+    pub rate_limits: RateLimits,
     /// The base URL the simulator hands out in `session_url` and `redirect_url` (default:
     /// `http://` and the address it listens on).
     pub public_url: Option<String>,
@@ -92,6 +96,7 @@ impl Default for SimConfig {
             consumer: ConsumerConfig::default(),
             delivery: DeliveryConfig::default(),
             faults: FaultConfig::default(),
+            rate_limits: RateLimits::default(),
             public_url: None,
             allow_remote: false,
             truth_file: None,
@@ -312,6 +317,14 @@ pub struct FaultConfig {
     pub read_slow: f64,
     /// Wall: how long a slow Read Session takes (default 200 ms).
     pub read_slow_delay: Duration,
+    /// Read Session answers an older status than the truth, with its older `updated_at`,
+    /// as a lagging replica would (default 0: the contract's faults are asked for).
+    pub read_stale: f64,
+    /// Create order places the order, then its answer is lost: the simulator never answers
+    /// and the merchant's call times out (default 0).
+    pub order_answer_lost: f64,
+    /// Windows of world time in which one operation is refused with 429 (default none).
+    pub storms: Vec<Storm>,
 }
 
 impl Default for FaultConfig {
@@ -327,6 +340,9 @@ impl Default for FaultConfig {
             read_error: 0.05,
             read_slow: 0.05,
             read_slow_delay: Duration::from_millis(200),
+            read_stale: 0.0,
+            order_answer_lost: 0.0,
+            storms: Vec::new(),
         }
     }
 }
@@ -352,6 +368,9 @@ impl FaultConfig {
             forged: 0.0,
             read_error: 0.0,
             read_slow: 0.0,
+            read_stale: 0.0,
+            order_answer_lost: 0.0,
+            storms: Vec::new(),
             ..FaultConfig::default()
         }
     }
@@ -437,6 +456,8 @@ impl SimConfig {
             ("faults.forged", f.forged),
             ("faults.read_error", f.read_error),
             ("faults.read_slow", f.read_slow),
+            ("faults.read_stale", f.read_stale),
+            ("faults.order_answer_lost", f.order_answer_lost),
         ] {
             if !(0.0..=1.0).contains(&value) {
                 return Err(ConfigError::Rate { field, value });

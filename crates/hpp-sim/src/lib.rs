@@ -115,6 +115,7 @@ mod config;
 mod deliver;
 mod driver;
 pub mod faults;
+mod limits;
 mod log;
 mod registry;
 mod seed;
@@ -130,6 +131,7 @@ pub use crate::config::{
     WORLD_CALLBACK_TIMEOUT, is_loopback_url,
 };
 pub use crate::driver::{Checkout, CheckoutError, Driver};
+pub use crate::limits::{CallTally, Operation, RateLimits, Storm};
 pub use crate::sim::{NotSettled, Progress, SimError, SimHandle, Simulator};
 pub use crate::truth::{
     Answer, CallbackAttempt, CallbackEvent, CallbackSummary, DeliveryKind, DisableAttempt,

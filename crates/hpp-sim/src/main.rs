@@ -15,8 +15,8 @@ use std::time::Duration;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory as _, FromArgMatches as _, Parser};
 use hpp_sim::{
-    ConsumerConfig, Credentials, DeliveryConfig, Driver, FaultConfig, OutcomeWeights, SimConfig,
-    SimHandle, Simulator, Summary, TimeConfig, is_loopback_url,
+    ConsumerConfig, Credentials, DeliveryConfig, Driver, FaultConfig, OutcomeWeights, RateLimits,
+    SimConfig, SimHandle, Simulator, Storm, Summary, TimeConfig, is_loopback_url,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
@@ -202,6 +202,26 @@ struct Cli {
     /// Wall: how late a slow Read Session answers.
     #[arg(long, help_heading = "Faults", default_value_t = Dur(defaults().faults.read_slow_delay))]
     read_slow_delay: Dur,
+    /// Read Session answers the status before the last change (a lagging replica).
+    #[arg(long, help_heading = "Faults", value_parser = rate, default_value_t = defaults().faults.read_stale)]
+    read_stale: f64,
+    /// Create order places the order, then never answers (the merchant's call times out).
+    #[arg(long, help_heading = "Faults", value_parser = rate, default_value_t = defaults().faults.order_answer_lost)]
+    order_answer_lost: f64,
+    /// A 429 storm: OPERATION@START+LENGTH (world durations from the start), e.g.
+    /// create_order@10m+30s; repeat for more. Operations: create_session, read_session,
+    /// disable_session, create_order, create_payment_session.
+    #[arg(long, help_heading = "Faults", value_name = "OP@START+LENGTH")]
+    storm: Vec<Storm>,
+
+    /// Requests per second per merchant to create an HPP session (and, apart, a Klarna
+    /// Payments session); 0 disables. Klarna: 40 live, 5 in the playground.
+    #[arg(long, help_heading = "Rate limits", default_value_t = defaults().rate_limits.create)]
+    rate_limit_create: u32,
+    /// Requests per second per merchant for every other operation together; 0 disables.
+    /// Klarna: 200 live, 50 in the playground.
+    #[arg(long, help_heading = "Rate limits", default_value_t = defaults().rate_limits.other)]
+    rate_limit_other: u32,
 
     /// Drive a run against this merchant service (POST {URL}/checkouts); repeat it for
     /// several instances: checkouts go round-robin, to the next instance when one does not
@@ -299,6 +319,13 @@ impl Cli {
                 read_error: fault("read_error", self.read_error),
                 read_slow: fault("read_slow", self.read_slow),
                 read_slow_delay: self.read_slow_delay.0,
+                read_stale: fault("read_stale", self.read_stale),
+                order_answer_lost: fault("order_answer_lost", self.order_answer_lost),
+                storms: self.storm.clone(),
+            },
+            rate_limits: RateLimits {
+                create: self.rate_limit_create,
+                other: self.rate_limit_other,
             },
             public_url: self.public_url.clone(),
             allow_remote: self.allow_remote,
@@ -555,6 +582,18 @@ mod tests {
             "0.8",
             "--read-slow-delay",
             "9ms",
+            "--read-stale",
+            "0.25",
+            "--order-answer-lost",
+            "0.125",
+            "--storm",
+            "create_order@1m+30s",
+            "--storm",
+            "read_session@0s+1s",
+            "--rate-limit-create",
+            "5",
+            "--rate-limit-other",
+            "0",
             "--user",
             "u",
             "--password",
@@ -619,6 +658,16 @@ mod tests {
                 read_error: 0.7,
                 read_slow: 0.8,
                 read_slow_delay: Duration::from_millis(9),
+                read_stale: 0.25,
+                order_answer_lost: 0.125,
+                storms: vec![
+                    "create_order@1m+30s".parse().unwrap(),
+                    "read_session@0s+1s".parse().unwrap(),
+                ],
+            },
+            rate_limits: RateLimits {
+                create: 5,
+                other: 0,
             },
             public_url: Some("http://127.0.0.1:1".into()),
             allow_remote: true,

@@ -22,6 +22,7 @@ use url::Url;
 
 use crate::config::{FaultConfig, SimConfig, Timing};
 use crate::faults::{DrawnFaults, forge_url};
+use crate::limits::{Admission, Limiter, Operation};
 use crate::log::Line;
 use crate::seed::{self, Purpose};
 use crate::truth::{
@@ -114,11 +115,13 @@ pub(crate) enum DisableOutcome {
     Unknown,
 }
 
-/// A create order call's answer: the HTTP status and the JSON body.
+/// A create order call's answer: the HTTP status and the JSON body, unless it is lost.
 #[derive(Clone, Debug)]
 pub(crate) struct OrderAnswer {
     pub(crate) code: u16,
     pub(crate) body: serde_json::Value,
+    /// The answer is dropped on purpose: the merchant's call must never be answered.
+    pub(crate) lost: bool,
 }
 
 /// What a Read Session fault draw decided.
@@ -126,6 +129,8 @@ pub(crate) struct OrderAnswer {
 pub(crate) struct ReadFault {
     pub(crate) error: Option<u16>,
     pub(crate) slow: bool,
+    /// Answer the status before the last change, if there was one.
+    pub(crate) stale: bool,
 }
 
 /// Why a step was not taken.
@@ -254,6 +259,20 @@ impl Session {
         }
     }
 
+    /// The session as a lagging replica shows it: the status before the last change, with
+    /// that change's `updated_at`, and none of what the last change handed out.
+    fn stale_response(&self) -> SessionResponse {
+        let truth = &self.truth;
+        let older = &truth.history[truth.history.len().saturating_sub(2)];
+        SessionResponse {
+            session_id: Some(truth.session_id.clone()),
+            status: Some(older.status.clone()),
+            updated_at: Some(older.updated_at),
+            expires_at: Some(truth.expires_at),
+            ..SessionResponse::default()
+        }
+    }
+
     /// A snapshot of the truth, with `expired` as of `at`.
     fn snapshot(&self, at: Timestamp) -> SessionTruth {
         let mut truth = self.truth.clone();
@@ -280,7 +299,9 @@ pub(crate) struct Registry {
     placed_with_key: HashMap<String, String>,
     unowned: Unowned,
     read_rng: Xoshiro256PlusPlus,
+    order_rng: Xoshiro256PlusPlus,
     misc_rng: Xoshiro256PlusPlus,
+    limiter: Limiter,
     journal: Arc<dyn Journal>,
 }
 
@@ -294,8 +315,17 @@ pub(crate) fn lock(registry: &Mutex<Registry>) -> MutexGuard<'_, Registry> {
 }
 
 impl Registry {
-    /// An empty registry for `config`, handing out URLs under `base_url`.
-    pub(crate) fn new(config: &SimConfig, base_url: String, journal: Arc<dyn Journal>) -> Self {
+    /// An empty registry for `config`, started at `started_at` (storms are placed from
+    /// then), handing out URLs under `base_url`.
+    pub(crate) fn new(
+        config: &SimConfig,
+        started_at: Timestamp,
+        base_url: String,
+        journal: Arc<dyn Journal>,
+    ) -> Self {
+        let limiter = Limiter::new(config.rate_limits, &config.faults.storms, |world| {
+            later(started_at, config.time.compress(world))
+        });
         Registry {
             seed: config.seed,
             faults: config.faults.clone(),
@@ -309,7 +339,9 @@ impl Registry {
             placed_with_key: HashMap::new(),
             unowned: Unowned::default(),
             read_rng: seed::generator(config.seed, 0, Purpose::Reads),
+            order_rng: seed::generator(config.seed, 0, Purpose::Orders),
             misc_rng: seed::generator(config.seed, 0, Purpose::Misc),
+            limiter,
             journal,
         }
     }
@@ -326,6 +358,17 @@ impl Registry {
             "error_messages": [message],
             "correlation_id": self.misc_uuid(),
         })
+    }
+
+    /// Counts a call of `operation` by `merchant` at `at` against the rate limits and the
+    /// storms, and says whether it may run.
+    pub(crate) fn admit(
+        &mut self,
+        merchant: &str,
+        operation: Operation,
+        at: Timestamp,
+    ) -> Admission {
+        self.limiter.admit(merchant, operation, at)
     }
 
     /// Counts a request refused for its credentials.
@@ -534,9 +577,11 @@ impl Registry {
         let error = rng.random_bool(self.faults.read_error);
         let code = [500, 502, 503][rng.random_range(0..3)];
         let slow = rng.random_bool(self.faults.read_slow);
+        let stale = rng.random_bool(self.faults.read_stale);
         ReadFault {
             error: error.then_some(code),
             slow,
+            stale,
         }
     }
 
@@ -552,7 +597,14 @@ impl Registry {
             };
         };
         let expired = session.truth.is_past_expiry(at);
-        let response = (fault.error.is_none() && !expired).then(|| session.response(&self.timing));
+        let stale = fault.stale && session.truth.history.len() > 1;
+        let response = (fault.error.is_none() && !expired).then(|| {
+            if stale {
+                session.stale_response()
+            } else {
+                session.response(&self.timing)
+            }
+        });
         let tally = &mut session.truth.reads;
         tally.slowed += u64::from(fault.slow);
         let (result, code, answer) = match (fault.error, response) {
@@ -566,6 +618,7 @@ impl Registry {
             }
             (None, Some(response)) => {
                 tally.served += 1;
+                tally.stale += u64::from(stale);
                 tally.last_served_at = Some(at);
                 tally.last_served_status = response.status.clone();
                 ("served", 200, ReadResult::Served(Box::new(response)))
@@ -640,7 +693,10 @@ impl Registry {
         // order: a repeat is answered as any used token is (404), whatever its key. The key
         // only tells the truth whether the repeat retried the call that placed the order (the
         // merchant lost its answer) or placed a second time (a merchant bug).
-        let (mut result, answer) = self.new_order(token, owner.as_deref(), at);
+        let (mut result, mut answer) = self.new_order(token, owner.as_deref(), at);
+        // Drawn for every call, so that one call's draw never depends on another's result.
+        let lost = self.order_rng.random_bool(self.faults.order_answer_lost);
+        answer.lost = lost && matches!(result, OrderResult::Placed { .. });
         match (&result, &idempotency_key) {
             (OrderResult::Placed { .. }, Some(key)) => {
                 self.placed_with_key.insert(token.to_owned(), key.clone());
@@ -657,6 +713,7 @@ impl Registry {
             authorization_token: token.to_owned(),
             idempotency_key,
             result,
+            answer_lost: answer.lost,
         };
         self.journal.write(&Line::Order {
             session_id: owner.as_deref(),
@@ -694,6 +751,7 @@ impl Registry {
             let answer = OrderAnswer {
                 code: 404,
                 body: self.error_body("NOT_FOUND", "Invalid authorization token"),
+                lost: false,
             };
             return (result, answer);
         }
@@ -706,6 +764,7 @@ impl Registry {
                 "fraud_status": "ACCEPTED",
                 "authorized_payment_method": "invoice",
             }),
+            lost: false,
         };
         (OrderResult::Placed { order_id }, answer)
     }
@@ -744,6 +803,7 @@ impl Registry {
                 .map(|session| &session.truth),
             at,
             &self.unowned,
+            self.limiter.tallies(),
         )
     }
 
@@ -987,7 +1047,7 @@ mod tests {
     }
 
     fn registry() -> Registry {
-        Registry::new(&config(), "http://sim".into(), Arc::new(NoJournal))
+        Registry::new(&config(), at(0), "http://sim".into(), Arc::new(NoJournal))
     }
 
     fn new_session(mode: PlaceOrderMode, status_update: Option<&str>) -> NewSession {
@@ -1129,7 +1189,7 @@ mod tests {
         ));
         let injected = ReadFault {
             error: Some(503),
-            slow: false,
+            ..ReadFault::default()
         };
         assert!(matches!(
             registry.read("nope", injected, at(0)),
@@ -1226,7 +1286,12 @@ mod tests {
     #[test]
     fn every_change_is_journaled() {
         let kept = Arc::new(Kept::default());
-        let mut registry = Registry::new(&config(), "http://sim".into(), Arc::clone(&kept) as _);
+        let mut registry = Registry::new(
+            &config(),
+            at(0),
+            "http://sim".into(),
+            Arc::clone(&kept) as _,
+        );
         let (id, stepped) = completed(&mut registry, PlaceOrderMode::None);
         let token = stepped.session.authorization_token.unwrap();
         registry.read(&id, ReadFault::default(), at(3));

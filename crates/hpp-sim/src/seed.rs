@@ -22,6 +22,8 @@ pub(crate) enum Purpose {
     Misc = 5,
     /// The run driver's choice of `place_order_mode` for each checkout.
     Driver = 6,
+    /// The faults of create order, over the whole run (index 0), drawn in order of arrival.
+    Orders = 7,
 }
 
 /// SplitMix64's finaliser: spreads nearby inputs over the whole range.

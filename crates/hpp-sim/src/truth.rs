@@ -9,6 +9,8 @@ use hpp_status::Status;
 use hpp_status::wire::{ReportedStatus, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{CallTally, Operation};
+
 /// Which Klarna product the session pays with, from the shape of its `payment_session_url`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -185,6 +187,9 @@ pub struct ReadTally {
     pub injected_errors: u64,
     /// Answered late on purpose (and then served, or 404).
     pub slowed: u64,
+    /// Served with an older status than the truth, on purpose (a lagging replica).
+    #[serde(default)]
+    pub stale: u64,
     /// When the last 200 was served.
     pub last_served_at: Option<Timestamp>,
     /// The status the last 200 carried.
@@ -254,6 +259,9 @@ pub struct OrderAttempt {
     /// What the API did.
     #[serde(flatten)]
     pub result: OrderResult,
+    /// The answer was dropped on purpose: the merchant never heard what happened.
+    #[serde(default)]
+    pub answer_lost: bool,
 }
 
 /// One redirect of the consumer's browser to a merchant URL.
@@ -411,6 +419,9 @@ pub struct ReadSummary {
     pub injected_errors: u64,
     /// Answered late on purpose.
     pub slowed: u64,
+    /// Served with an older status than the truth, on purpose.
+    #[serde(default)]
+    pub stale: u64,
 }
 
 /// Counts of the Disable requests.
@@ -431,6 +442,9 @@ pub struct OrderSummary {
     pub tokens_issued: u64,
     /// Orders the merchant placed with a token.
     pub placed: u64,
+    /// Create order calls whose answer was dropped on purpose (of those, orders placed).
+    #[serde(default)]
+    pub answers_lost: u64,
     /// Refused retries of the call that placed a token's order (same
     /// `Klarna-Idempotency-Key`): not a bug.
     pub retries_refused: u64,
@@ -468,6 +482,9 @@ pub struct Summary {
     pub abandoned: u64,
     /// Callbacks.
     pub callbacks: CallbackSummary,
+    /// API calls by operation, with those refused by the rate limits or a storm.
+    #[serde(default)]
+    pub calls: BTreeMap<Operation, CallTally>,
     /// Read Session requests.
     pub reads: ReadSummary,
     /// Disable requests.
@@ -552,9 +569,11 @@ impl Summary {
         sessions: impl IntoIterator<Item = &'a SessionTruth>,
         now: Timestamp,
         unowned: &Unowned,
+        calls: &BTreeMap<Operation, CallTally>,
     ) -> Summary {
         let mut summary = Summary {
             unauthorized: unowned.unauthorized,
+            calls: calls.clone(),
             ..Summary::default()
         };
         summary.reads.unknown = unowned.unknown_reads;
@@ -624,6 +643,7 @@ impl Summary {
         r.after_expiry += session.reads.after_expiry;
         r.injected_errors += session.reads.injected_errors;
         r.slowed += session.reads.slowed;
+        r.stale += session.reads.stale;
 
         for disable in &session.disables {
             match disable.result {
@@ -638,6 +658,7 @@ impl Summary {
         o.placed += placed;
         o.double_orders += u64::from(placed > 1);
         for order in &session.orders {
+            o.answers_lost += u64::from(order.answer_lost);
             match order.result {
                 OrderResult::Placed { .. } => {}
                 OrderResult::RefusedRetry => o.retries_refused += 1,
@@ -685,7 +706,24 @@ impl fmt::Display for Summary {
         let c = &self.callbacks;
         let r = &self.reads;
         let o = &self.orders;
-        let rows: [(&str, u64, String); 12] = [
+        let calls = self.calls.values().map(|tally| tally.calls).sum();
+        let refused = |pick: fn(&CallTally) -> u64| {
+            self.calls
+                .iter()
+                .filter(|(_, tally)| pick(tally) > 0)
+                .map(|(operation, tally)| format!("{operation} {}", pick(tally)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let rate_limited: u64 = self.calls.values().map(|tally| tally.rate_limited).sum();
+        let storm_refused: u64 = self.calls.values().map(|tally| tally.storm_refused).sum();
+        let by_operation = self
+            .calls
+            .iter()
+            .map(|(operation, tally)| format!("{operation} {}", tally.calls))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows: [(&str, u64, String); 15] = [
             (
                 "sessions",
                 self.sessions,
@@ -715,16 +753,27 @@ impl fmt::Display for Summary {
                 "reads served",
                 r.served,
                 format!(
-                    "injected 5xx {}, slowed {}, after expiry {}, unknown {}",
-                    r.injected_errors, r.slowed, r.after_expiry, r.unknown
+                    "injected 5xx {}, slowed {}, stale {}, after expiry {}, unknown {}",
+                    r.injected_errors, r.slowed, r.stale, r.after_expiry, r.unknown
                 ),
+            ),
+            ("API calls", calls, by_operation),
+            (
+                "429 rate limited",
+                rate_limited,
+                refused(|tally| tally.rate_limited),
+            ),
+            (
+                "429 storms",
+                storm_refused,
+                refused(|tally| tally.storm_refused),
             ),
             (
                 "orders placed",
                 o.placed,
                 format!(
-                    "of {} owed; by Klarna {}; retries refused {}",
-                    o.tokens_issued, o.klarna_placed, o.retries_refused
+                    "of {} owed; by Klarna {}; retries refused {}; answers lost {}",
+                    o.tokens_issued, o.klarna_placed, o.retries_refused, o.answers_lost
                 ),
             ),
             (
@@ -810,6 +859,7 @@ mod tests {
 
     fn order(result: OrderResult) -> OrderAttempt {
         OrderAttempt {
+            answer_lost: false,
             at: at(2),
             authorization_token: "t".into(),
             idempotency_key: None,
@@ -866,6 +916,7 @@ mod tests {
             [&expired, &open, &open_later, &done],
             at(1_000),
             &Unowned::default(),
+            &BTreeMap::new(),
         );
         assert_eq!(summary.sessions, 4);
         // expires_at is 1 000: at 1 000 the session has expired, final or not.
@@ -875,7 +926,7 @@ mod tests {
         );
         assert_eq!(summary.by_status["BACK"], 1);
         assert_eq!(summary.by_status["CANCELLED"], 1);
-        let before = Summary::count([&expired], at(999), &Unowned::default());
+        let before = Summary::count([&expired], at(999), &Unowned::default(), &BTreeMap::new());
         assert_eq!((before.expired, before.open), (0, 1));
     }
 
@@ -916,7 +967,7 @@ mod tests {
             attempt(DeliveryKind::Forged, Answer::Status { code: 204 }, false),
             attempt(DeliveryKind::Forged, Answer::Status { code: 401 }, false),
         ];
-        let c = Summary::count([&s], at(0), &Unowned::default()).callbacks;
+        let c = Summary::count([&s], at(0), &Unowned::default(), &BTreeMap::new()).callbacks;
         assert_eq!(
             c,
             CallbackSummary {
@@ -949,6 +1000,7 @@ mod tests {
             after_expiry: 1,
             injected_errors: 2,
             slowed: 4,
+            stale: 5,
             ..ReadTally::default()
         };
         s.disables = [
@@ -974,7 +1026,15 @@ mod tests {
             unknown_disables: 7,
             unknown_tokens: 8,
         };
-        let summary = Summary::count([&s, &s], at(0), &unowned);
+        let calls = BTreeMap::from([(
+            Operation::ReadSession,
+            CallTally {
+                calls: 9,
+                rate_limited: 2,
+                storm_refused: 1,
+            },
+        )]);
+        let summary = Summary::count([&s, &s], at(0), &unowned, &calls);
         assert_eq!(
             summary.reads,
             ReadSummary {
@@ -982,9 +1042,19 @@ mod tests {
                 after_expiry: 2,
                 unknown: 6,
                 injected_errors: 4,
-                slowed: 8
+                slowed: 8,
+                stale: 10,
             }
         );
+        assert_eq!(summary.calls, calls);
+        let table = summary.to_string();
+        for row in [
+            "API calls                    9   read_session 9",
+            "429 rate limited             2   read_session 2",
+            "429 storms                   1   read_session 1",
+        ] {
+            assert!(table.contains(row), "{row:?} not in\n{table}");
+        }
         assert_eq!(
             summary.disables,
             DisableSummary {
@@ -1003,9 +1073,12 @@ mod tests {
         let mut paid = session(Status::Completed);
         paid.authorization_token = Some("t".into());
         paid.orders = vec![
-            order(OrderResult::Placed {
-                order_id: "o".into(),
-            }),
+            OrderAttempt {
+                answer_lost: true,
+                ..order(OrderResult::Placed {
+                    order_id: "o".into(),
+                })
+            },
             order(OrderResult::RefusedRetry),
             order(OrderResult::RefusedRepeat),
         ];
@@ -1047,6 +1120,7 @@ mod tests {
             ],
             at(1_000),
             &Unowned::default(),
+            &BTreeMap::new(),
         )
         .orders;
         assert_eq!(
@@ -1054,6 +1128,7 @@ mod tests {
             OrderSummary {
                 tokens_issued: 5,
                 placed: 3,
+                answers_lost: 1,
                 retries_refused: 1,
                 repeat_attempts: 1,
                 double_orders: 1,
@@ -1083,7 +1158,8 @@ mod tests {
         paid.orders = vec![order(OrderResult::Placed {
             order_id: "o".into(),
         })];
-        let orders = Summary::count([&paid, &paid], at(0), &Unowned::default()).orders;
+        let orders =
+            Summary::count([&paid, &paid], at(0), &Unowned::default(), &BTreeMap::new()).orders;
         assert_eq!(
             (orders.placed, orders.double_orders, orders.missed),
             (2, 0, 0)
@@ -1132,7 +1208,7 @@ mod tests {
         summary.orders.placed = 900;
         let table = summary.to_string();
         let rows: Vec<&str> = table.lines().collect();
-        assert_eq!(rows.len(), 12);
+        assert_eq!(rows.len(), 15);
         assert_eq!(
             rows[0],
             "sessions                  2000   COMPLETED 1500; expired 0, open 0"
@@ -1140,9 +1216,11 @@ mod tests {
         assert!(rows[1].starts_with("callbacks sent            4321   "));
         assert_eq!(rows[2], "callbacks lost               7");
         assert!(rows[5].starts_with("callbacks forged            12   answered 2xx: 0"));
-        assert!(rows[7].starts_with("orders placed              900   of 0 owed"));
-        assert!(rows[8].starts_with("double orders                0"));
-        assert!(rows[9].starts_with("missed orders                0"));
-        assert_eq!(rows[10], "forged acted on              0");
+        assert_eq!(rows[7], "API calls                    0");
+        assert_eq!(rows[8], "429 rate limited             0");
+        assert!(rows[10].starts_with("orders placed              900   of 0 owed"));
+        assert!(rows[11].starts_with("double orders                0"));
+        assert!(rows[12].starts_with("missed orders                0"));
+        assert_eq!(rows[13], "forged acted on              0");
     }
 }

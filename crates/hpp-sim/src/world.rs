@@ -48,12 +48,13 @@ impl World {
     ) -> World {
         let timing = config.timing();
         let log = Arc::new(log);
+        let clock = Arc::new(Clock::default());
         let registry = Arc::new(Mutex::new(Registry::new(
             &config,
+            clock.now(),
             base_url.clone(),
             Arc::clone(&log) as _,
         )));
-        let clock = Arc::new(Clock::default());
         let cancel = CancellationToken::new();
         let courier = Arc::new(Courier {
             registry: Arc::clone(&registry),

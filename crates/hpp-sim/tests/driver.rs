@@ -180,6 +180,8 @@ async fn run_binary(flaw: Flaw) -> (Option<i32>, String, Vec<serde_json::Value>)
             .args(["--retry-delay", "5000s", "--max-hold", "10000s"])
             .args(["--callback-timeout", "2s", "--read-slow-delay", "5ms"])
             .args(["--grace", "2s", "--no-progress", "--seed", "9"])
+            // This merchant does not shape its traffic: no rate limits.
+            .args(["--rate-limit-create", "0", "--rate-limit-other", "0"])
             .arg("--truth")
             .arg(&truth_arg)
             .env("RUST_LOG", "hpp_sim=error")

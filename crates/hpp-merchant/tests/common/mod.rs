@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use hpp_merchant::{BatchConfig, EffectConfig, MerchantConfig};
-use hpp_sim::{FaultConfig, OrderResult, SessionTruth, SimConfig, SimHandle, Simulator, Summary};
+use hpp_sim::{
+    FaultConfig, OrderResult, RateLimits, SessionTruth, SimConfig, SimHandle, Simulator, Summary,
+};
 use hpp_status::Status;
 use hpp_status::wire::ReportedStatus;
 use hpp_store::{EffectKind, ReadSchedule, Store};
@@ -30,6 +32,8 @@ impl World {
     pub fn sim_config(&self, faults: FaultConfig) -> SimConfig {
         let mut config = SimConfig {
             faults,
+            // The reference merchant does not shape its traffic to Klarna's budgets yet.
+            rate_limits: RateLimits::OFF,
             ..SimConfig::default()
         };
         config.time.compression = self.compression;

@@ -24,6 +24,8 @@ pub const SECRET: &str = "s3cr3t-0123456789abcdef";
 pub fn fast_config() -> SimConfig {
     let mut config = SimConfig {
         faults: FaultConfig::none(),
+        // Tests of the rate limits turn them on; the rest send as fast as they like.
+        rate_limits: hpp_sim::RateLimits::OFF,
         ..SimConfig::default()
     };
     config.time.compression = 1_000_000.0;
