@@ -216,6 +216,7 @@
 mod effect;
 mod error;
 mod merge;
+mod order;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod rows;
@@ -229,6 +230,7 @@ use hpp_status::{Outcome, Tracker};
 
 pub use crate::effect::{Effect, EffectKind};
 pub use crate::error::StoreError;
+pub use crate::order::{AttemptAnswer, OrderAttempt, OrderState};
 pub use crate::rows::{DueSession, SessionRecord, UnusableDelivery};
 
 /// When the batch reads an open session: every `interval`, and once more in the last
@@ -679,7 +681,7 @@ impl Store {
     /// # }
     /// ```
     pub async fn complete_effect(&self, effect: &Effect) -> Result<(), StoreError> {
-        self.end_claim(effect, true).await?;
+        self.end_claim(effect, true, Duration::ZERO).await?;
         tracing::info!(
             effect = effect.id,
             session_id = effect.session_id,
@@ -712,18 +714,54 @@ impl Store {
     /// # }
     /// ```
     pub async fn release_effect(&self, effect: &Effect) -> Result<(), StoreError> {
-        self.end_claim(effect, false).await?;
+        self.release_effect_for(effect, Duration::ZERO).await
+    }
+
+    /// Gives a claimed effect back, to be claimed again once `delay` has passed (on the
+    /// database's clock): the backoff of a retry, which leaves the other effects to the
+    /// workers meanwhile. A [`StoreError::LeaseLost`] if this claim no longer holds it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hpp_status::wire::SessionResponse;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let store = hpp_store::Store::connect("sqlite::memory:").await?;
+    /// # store.migrate().await?;
+    /// # let ended: SessionResponse =
+    /// #     serde_json::from_str(r#"{"status":"DISABLED","updated_at":"2019-05-13T14:53:00Z"}"#)?;
+    /// # store.observe("s1", &ended).await?;
+    /// let lease = Duration::from_secs(60);
+    /// let first = store.claim_effects("w1", 10, lease).await?;
+    /// store.release_effect_for(&first[0], Duration::from_secs(3600)).await?;
+    /// assert!(store.claim_effects("w2", 10, lease).await?.is_empty()); // not for an hour
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn release_effect_for(
+        &self,
+        effect: &Effect,
+        delay: Duration,
+    ) -> Result<(), StoreError> {
+        self.end_claim(effect, false, delay).await?;
         tracing::info!(
             effect = effect.id,
             session_id = effect.session_id,
+            ?delay,
             "effect released for a retry"
         );
         Ok(())
     }
 
-    async fn end_claim(&self, effect: &Effect, complete: bool) -> Result<(), StoreError> {
+    async fn end_claim(
+        &self,
+        effect: &Effect,
+        complete: bool,
+        delay: Duration,
+    ) -> Result<(), StoreError> {
         let attempt = i64::from(effect.attempt);
-        if on_backend!(self, end_claim(effect.id, attempt, complete))? {
+        let delay_us = time::duration_micros(delay);
+        if on_backend!(self, end_claim(effect.id, attempt, complete, delay_us))? {
             return Ok(());
         }
         let current = on_backend!(self, effect(effect.id))?
@@ -752,6 +790,107 @@ impl Store {
             attempt: effect.attempt,
             detail,
         })
+    }
+
+    /// Records a create order call the claim `effect` is about to send, and returns its
+    /// number (1 for the effect's first call): record it *before* sending, so that a call
+    /// whose worker dies mid-way is known to have perhaps reached Klarna. A
+    /// [`StoreError::LeaseLost`] when this claim no longer holds the effect: then do not send.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hpp_status::wire::SessionResponse;
+    /// use hpp_store::{AttemptAnswer, OrderState};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let store = hpp_store::Store::connect("sqlite::memory:").await?;
+    /// # store.migrate().await?;
+    /// let paid: SessionResponse = serde_json::from_str(r#"{"status":"COMPLETED",
+    ///     "updated_at":"2019-05-13T14:53:00Z","authorization_token":"t"}"#)?;
+    /// store.observe("s1", &paid).await?;
+    /// let [effect] = &store.claim_effects("w", 10, Duration::from_secs(60)).await?[..] else { panic!() };
+    /// let call = store.begin_order_attempt(effect, "key-1", "w").await?;
+    /// // ... POST /payments/v1/authorizations/t/order, and the answer is lost:
+    /// store.answer_order_attempt(effect, call, &AttemptAnswer::Lost { detail: "timed out".into() }).await?;
+    /// let calls = store.order_attempts(Some(effect.id)).await?;
+    /// assert_eq!(OrderState::of(Some(&effect.kind), false, &calls), OrderState::Pending);
+    /// assert_eq!(OrderState::of(Some(&effect.kind), true, &calls), OrderState::Unknown);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn begin_order_attempt(
+        &self,
+        effect: &Effect,
+        idempotency_key: &str,
+        worker: &str,
+    ) -> Result<u32, StoreError> {
+        let claim = i64::from(effect.attempt);
+        let recorded = on_backend!(
+            self,
+            begin_order_attempt(effect.id, claim, worker, idempotency_key)
+        )?;
+        let Some(number) = recorded else {
+            return Err(StoreError::LeaseLost {
+                effect_id: effect.id,
+                attempt: effect.attempt,
+                detail: "the claim no longer holds the effect: the call was not sent".into(),
+            });
+        };
+        u32::try_from(number).map_err(|_| StoreError::Corrupt {
+            session_id: effect.session_id.clone(),
+            detail: format!("create order call number {number} of effect {}", effect.id),
+        })
+    }
+
+    /// Records what Klarna answered call `attempt` of `effect` (see
+    /// [`begin_order_attempt`](Store::begin_order_attempt)). An answer already recorded is
+    /// kept: a [`StoreError::Corrupt`] says so.
+    pub async fn answer_order_attempt(
+        &self,
+        effect: &Effect,
+        attempt: u32,
+        answer: &AttemptAnswer,
+    ) -> Result<(), StoreError> {
+        let (order_id, detail) = answer.columns();
+        let recorded = on_backend!(
+            self,
+            answer_order_attempt(
+                effect.id,
+                i64::from(attempt),
+                answer.name(),
+                order_id,
+                detail
+            )
+        )?;
+        if recorded {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt {
+                session_id: effect.session_id.clone(),
+                detail: format!(
+                    "create order call {attempt} of effect {} has an answer already, or none was recorded",
+                    effect.id
+                ),
+            })
+        }
+    }
+
+    /// The create order calls of one effect (`Some(id)`) or of every effect (`None`), in
+    /// order of effect and call: what [`OrderState::of`] reads an order's state from.
+    pub async fn order_attempts(
+        &self,
+        effect_id: Option<i64>,
+    ) -> Result<Vec<OrderAttempt>, StoreError> {
+        on_backend!(self, order_attempts(effect_id))?
+            .into_iter()
+            .map(|row| {
+                let effect_id = row.0;
+                order::attempt_from_row(row).map_err(|detail| StoreError::Corrupt {
+                    session_id: format!("(effect {effect_id})"),
+                    detail,
+                })
+            })
+            .collect()
     }
 
     /// Claims up to `limit` open sessions the batch should read now, nearest `expires_at`

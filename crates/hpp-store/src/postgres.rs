@@ -279,6 +279,7 @@ pub(crate) async fn end_claim(
     id: i64,
     attempt: i64,
     complete: bool,
+    delay_us: i64,
 ) -> Result<bool, StoreError> {
     let sql = if complete {
         concat!(
@@ -289,10 +290,11 @@ pub(crate) async fn end_claim(
             " RETURNING id"
         )
     } else {
+        // Released: claimable again once the delay has passed (a retry's backoff).
         concat!(
             "UPDATE hpp_effect SET lease_until_us = ",
             now!(),
-            " WHERE id = $1 AND attempts = $2 AND completed_at_us IS NULL AND lease_until_us > ",
+            " + $3 WHERE id = $1 AND attempts = $2 AND completed_at_us IS NULL AND lease_until_us > ",
             now!(),
             " RETURNING id"
         )
@@ -300,6 +302,7 @@ pub(crate) async fn end_claim(
     let ended = sqlx::query(sql)
         .bind(id)
         .bind(attempt)
+        .bind(delay_us)
         .fetch_optional(pool)
         .await
         .map_err(StoreError::database("ending an effect's claim"))?;
@@ -387,4 +390,77 @@ pub(crate) async fn unusable_deliveries(
         .fetch_all(pool)
         .await
         .map_err(StoreError::database("listing unusable deliveries"))
+}
+
+/// Records a create order call of effect `effect_id` about to be sent, if claim `claim`
+/// still holds the effect's lease; the call's number, or `None` when the claim lost it.
+pub(crate) async fn begin_order_attempt(
+    pool: &PgPool,
+    effect_id: i64,
+    claim: i64,
+    worker: &str,
+    idempotency_key: &str,
+) -> Result<Option<i64>, StoreError> {
+    let sql = concat!(
+        "INSERT INTO hpp_order_attempt (effect_id, attempt, claim, worker, idempotency_key, started_at_us) ",
+        "SELECT $1, coalesce((SELECT max(attempt) FROM hpp_order_attempt WHERE effect_id = $1), 0) + 1, ",
+        "$2, $3, $4, ",
+        now!(),
+        " WHERE EXISTS (SELECT 1 FROM hpp_effect WHERE id = $1 AND attempts = $2 ",
+        "AND completed_at_us IS NULL AND lease_until_us > ",
+        now!(),
+        ") RETURNING attempt"
+    );
+    sqlx::query_scalar(sql)
+        .bind(effect_id)
+        .bind(claim)
+        .bind(worker)
+        .bind(idempotency_key)
+        .fetch_optional(pool)
+        .await
+        .map_err(StoreError::database("recording a create order call"))
+}
+
+/// Records what Klarna answered call `attempt` of effect `effect_id` (once); whether it was
+/// recorded.
+pub(crate) async fn answer_order_attempt(
+    pool: &PgPool,
+    effect_id: i64,
+    attempt: i64,
+    answer: &str,
+    order_id: Option<&str>,
+    detail: Option<&str>,
+) -> Result<bool, StoreError> {
+    let sql = concat!(
+        "UPDATE hpp_order_attempt SET answer = $3, order_id = $4, detail = $5, answered_at_us = ",
+        now!(),
+        " WHERE effect_id = $1 AND attempt = $2 AND answer IS NULL RETURNING attempt"
+    );
+    let recorded: Option<i64> = sqlx::query_scalar(sql)
+        .bind(effect_id)
+        .bind(attempt)
+        .bind(answer)
+        .bind(order_id)
+        .bind(detail)
+        .fetch_optional(pool)
+        .await
+        .map_err(StoreError::database("recording a create order answer"))?;
+    Ok(recorded.is_some())
+}
+
+/// The create order calls of effect `effect_id`, or of every effect, in order.
+pub(crate) async fn order_attempts(
+    pool: &PgPool,
+    effect_id: Option<i64>,
+) -> Result<Vec<crate::order::AttemptRow>, StoreError> {
+    let sql = concat!(
+        "SELECT effect_id, attempt, claim, worker, idempotency_key, started_at_us, answer, ",
+        "order_id, detail, answered_at_us FROM hpp_order_attempt ",
+        "WHERE $1 IS NULL OR effect_id = $1 ORDER BY effect_id, attempt"
+    );
+    sqlx::query_as(sql)
+        .bind(effect_id)
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::database("listing create order calls"))
 }

@@ -12,7 +12,9 @@ use common::{Backend, at, payload, store, store_with, wire};
 use hpp_status::strategy::any_observation;
 use hpp_status::wire::{ReportedStatus, SessionResponse, Timestamp};
 use hpp_status::{Observation, Outcome, Status, Tracker};
-use hpp_store::{EffectKind, ReadSchedule, Store, StoreError, StoreOptions};
+use hpp_store::{
+    AttemptAnswer, EffectKind, OrderState, ReadSchedule, Store, StoreError, StoreOptions,
+};
 use proptest::prelude::*;
 
 fn obs(status: Status, ms: u64) -> Observation<Timestamp> {
@@ -91,6 +93,8 @@ on_every_backend! {
     reads_are_due_nearest_expiry_first => reads_due;
     the_last_read_happens_before_expiry => last_read_before_expiry;
     effect_leases_are_fenced => effect_leases;
+    create_order_calls_are_recorded_before_and_answered_after => order_attempts;
+    a_released_effect_waits_out_its_backoff => released_for;
     batch_workers_share_the_due_sessions => batch_workers_share;
 }
 
@@ -770,6 +774,135 @@ async fn effect_leases(backend: Backend) {
     assert!(all.iter().all(|e| e.is_completed()));
     let attempts: Vec<u32> = all.iter().map(|e| e.attempt).collect();
     assert_eq!(attempts, [1, 2, 3]);
+}
+
+async fn order_attempts(backend: Backend) {
+    let store = store(backend, "orders").await;
+    let mut paid = payload("s1", obs(Status::Completed, 1_000));
+    paid.authorization_token = Some("token-1".into());
+    store.observe("s1", &paid).await.unwrap();
+    let lease = Duration::from_secs(60);
+    let [effect] = &store.claim_effects("w1", 10, lease).await.unwrap()[..] else {
+        panic!("one effect")
+    };
+    let first = store
+        .begin_order_attempt(effect, "key", "w1")
+        .await
+        .unwrap();
+    let throttled = AttemptAnswer::NotSent {
+        detail: "429".into(),
+    };
+    store
+        .answer_order_attempt(effect, first, &throttled)
+        .await
+        .unwrap();
+    // One answer per call: the first stays.
+    let again = store
+        .answer_order_attempt(
+            effect,
+            first,
+            &AttemptAnswer::Refused { detail: "x".into() },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(again, StoreError::Corrupt { .. }), "{again}");
+    let second = store
+        .begin_order_attempt(effect, "key", "w1")
+        .await
+        .unwrap();
+    assert_eq!((first, second), (1, 2));
+    store
+        .answer_order_attempt(
+            effect,
+            second,
+            &AttemptAnswer::Lost {
+                detail: "timed out".into(),
+            },
+        )
+        .await
+        .unwrap();
+
+    // Another worker takes the effect over: the old claim may no longer send.
+    store.release_effect(effect).await.unwrap();
+    let [taken] = &store.claim_effects("w2", 10, lease).await.unwrap()[..] else {
+        panic!("taken over")
+    };
+    let refused = store
+        .begin_order_attempt(effect, "key", "w1")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, StoreError::LeaseLost { attempt: 1, .. }),
+        "{refused}"
+    );
+    let third = store.begin_order_attempt(taken, "key", "w2").await.unwrap();
+    assert_eq!(third, 3);
+    // Unanswered (as if w2 died mid-call), then a fourth call is refused.
+    let fourth = store.begin_order_attempt(taken, "key", "w2").await.unwrap();
+    store
+        .answer_order_attempt(
+            taken,
+            fourth,
+            &AttemptAnswer::Refused {
+                detail: "404".into(),
+            },
+        )
+        .await
+        .unwrap();
+    store.complete_effect(taken).await.unwrap();
+
+    let calls = store.order_attempts(Some(taken.id)).await.unwrap();
+    let summary: Vec<(u32, u32, &str, Option<&str>)> = calls
+        .iter()
+        .map(|call| {
+            (
+                call.attempt,
+                call.claim,
+                call.worker.as_str(),
+                call.answer.as_ref().map(AttemptAnswer::name),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (1, 1, "w1", Some("not_sent")),
+            (2, 1, "w1", Some("lost")),
+            (3, 2, "w2", None),
+            (4, 2, "w2", Some("refused")),
+        ]
+    );
+    assert!(calls.iter().all(|call| call.idempotency_key == "key"));
+    assert!(calls[1].answered_at.is_some() && calls[2].answered_at.is_none());
+    assert_eq!(store.order_attempts(None).await.unwrap(), calls);
+    assert_eq!(
+        OrderState::of(Some(&taken.kind), true, &calls),
+        OrderState::Unknown
+    );
+}
+
+async fn released_for(backend: Backend) {
+    let store = store(backend, "backoff").await;
+    store
+        .observe("s1", &payload("s1", obs(Status::Cancelled, 1_000)))
+        .await
+        .unwrap();
+    let lease = Duration::from_secs(60);
+    let first = store.claim_effects("w", 10, lease).await.unwrap();
+    store
+        .release_effect_for(&first[0], Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_effects("w", 10, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let again = store.claim_effects("w", 10, lease).await.unwrap();
+    assert_eq!((again[0].id, again[0].attempt), (first[0].id, 2));
 }
 
 #[tokio::test]
