@@ -204,6 +204,52 @@ impl OrderState {
     }
 }
 
+/// A row of `hpp_order_attempt`, as both backends read it.
+pub(crate) type AttemptRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
+/// The call a row records.
+pub(crate) fn attempt_from_row(row: AttemptRow) -> Result<OrderAttempt, String> {
+    let (
+        effect_id,
+        attempt,
+        claim,
+        worker,
+        idempotency_key,
+        started,
+        answer,
+        order_id,
+        detail,
+        answered,
+    ) = row;
+    let number = |value: i64, what: &str| {
+        u32::try_from(value)
+            .map_err(|_| format!("{what} {value} of effect {effect_id} is out of range"))
+    };
+    Ok(OrderAttempt {
+        effect_id,
+        attempt: number(attempt, "attempt")?,
+        claim: number(claim, "claim")?,
+        worker,
+        idempotency_key,
+        started_at: crate::time::from_micros(started)?,
+        answer: answer
+            .map(|answer| AttemptAnswer::from_columns(&answer, order_id, detail))
+            .transpose()?,
+        answered_at: answered.map(crate::time::from_micros).transpose()?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,50 +372,4 @@ mod tests {
         assert!(AttemptAnswer::from_columns("placed", None, None).is_err());
         assert!(AttemptAnswer::from_columns("maybe", None, None).is_err());
     }
-}
-
-/// A row of `hpp_order_attempt`, as both backends read it.
-pub(crate) type AttemptRow = (
-    i64,
-    i64,
-    i64,
-    String,
-    String,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-);
-
-/// The call a row records.
-pub(crate) fn attempt_from_row(row: AttemptRow) -> Result<OrderAttempt, String> {
-    let (
-        effect_id,
-        attempt,
-        claim,
-        worker,
-        idempotency_key,
-        started,
-        answer,
-        order_id,
-        detail,
-        answered,
-    ) = row;
-    let number = |value: i64, what: &str| {
-        u32::try_from(value)
-            .map_err(|_| format!("{what} {value} of effect {effect_id} is out of range"))
-    };
-    Ok(OrderAttempt {
-        effect_id,
-        attempt: number(attempt, "attempt")?,
-        claim: number(claim, "claim")?,
-        worker,
-        idempotency_key,
-        started_at: crate::time::from_micros(started)?,
-        answer: answer
-            .map(|answer| AttemptAnswer::from_columns(&answer, order_id, detail))
-            .transpose()?,
-        answered_at: answered.map(crate::time::from_micros).transpose()?,
-    })
 }
