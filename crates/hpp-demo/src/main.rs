@@ -35,7 +35,18 @@ struct Cli {
     /// Hide the progress bar.
     #[arg(long)]
     quiet: bool,
+    /// After the table, print the merchant's GET /metrics (Prometheus text).
+    #[arg(long)]
+    metrics: bool,
 }
+
+/// The token the demo's merchant requires of checkouts, and the demo's driver sends. The
+/// merchant listens on loopback only, for the length of the run.
+const CHECKOUT_TOKEN: &str = "hpp-demo-checkout-token";
+
+/// Checkouts per second the demo's merchant takes: the simulator is not Klarna (whose limit
+/// the default, 20/s, stays under), and its time runs compressed.
+const CHECKOUT_RATE: u32 = 1000;
 
 /// A world duration in wall time.
 fn wall(world: Duration, compression: f64) -> Duration {
@@ -67,6 +78,11 @@ fn merchant_config(cli: &Cli, database_url: String, klarna_url: &str) -> Merchan
     };
     MerchantConfig {
         database_url,
+        // A new database in a temporary directory: created on purpose.
+        init_database: true,
+        checkout_token: CHECKOUT_TOKEN.into(),
+        checkout_rate: std::num::NonZeroU32::new(CHECKOUT_RATE)
+            .unwrap_or(std::num::NonZeroU32::MIN),
         klarna_url: klarna_url.to_owned(),
         batch: Some(BatchConfig {
             interval: (read_schedule.margin - read_schedule.lease) / 4,
@@ -86,6 +102,7 @@ fn merchant_config(cli: &Cli, database_url: String, klarna_url: &str) -> Merchan
 fn driver(cli: &Cli, merchant_url: url::Url) -> Driver {
     Driver {
         seed: cli.seed,
+        checkout_token: Some(CHECKOUT_TOKEN.into()),
         ..Driver::new(merchant_url, cli.sessions)
     }
 }
@@ -219,6 +236,11 @@ async fn run(cli: Cli) -> Result<Summary, String> {
     // The merchant gets as long as a token lives to place the last orders.
     let summary = sim.wait_for_orders(sim.timing().token_lifetime).await;
     bar.finish();
+    let scrape = if cli.metrics {
+        Some(scrape_metrics(&merchant.base_url()).await)
+    } else {
+        None
+    };
     merchant.shutdown().await;
     let summary = match sim.shutdown().await {
         Ok(last) => last,
@@ -228,7 +250,27 @@ async fn run(cli: Cli) -> Result<Summary, String> {
         }
     };
     println!("\n{}", table(&summary, started.elapsed()));
+    if let Some(scrape) = scrape {
+        println!("\nGET /metrics of the merchant:\n{scrape}");
+    }
     Ok(summary)
+}
+
+/// The merchant's `GET /metrics`, or why it could not be had.
+async fn scrape_metrics(base_url: &str) -> String {
+    let scrape = async {
+        let client = reqwest::Client::builder().no_proxy().build()?;
+        client
+            .get(format!("{base_url}/metrics"))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await
+    };
+    scrape
+        .await
+        .unwrap_or_else(|error| format!("(the scrape failed: {})", error.without_url()))
 }
 
 fn main() -> ExitCode {

@@ -25,6 +25,7 @@ fn a_small_demo_prints_a_table_that_agrees_with_its_exit_code() {
             "--compression",
             "2000",
             "--quiet",
+            "--metrics",
         ])
         .output()
         .expect("run hpp-demo");
@@ -63,6 +64,12 @@ fn a_small_demo_prints_a_table_that_agrees_with_its_exit_code() {
         );
         assert!(stdout.contains("PROBLEM"), "{stdout}");
     }
+    // The merchant's scrape: every checkout created, with the shop's token.
+    assert!(
+        stdout.contains("hpp_merchant_checkouts_total{result=\"created\"} 30"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("hpp_merchant_effects_pending "), "{stdout}");
     // The reference merchant gets it right: the run above must be a clean one.
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
 }
@@ -75,7 +82,13 @@ fn help_lists_the_flags() {
         .expect("run hpp-demo --help");
     assert!(output.status.success());
     let help = String::from_utf8_lossy(&output.stdout);
-    for flag in ["--sessions", "--seed", "--compression", "--quiet"] {
+    for flag in [
+        "--sessions",
+        "--seed",
+        "--compression",
+        "--quiet",
+        "--metrics",
+    ] {
         assert!(help.contains(flag), "{flag} missing:\n{help}");
     }
 }

@@ -7,7 +7,8 @@
 //! use std::time::Duration;
 //!
 //! let cli = Cli::try_parse_from(["hpp-merchant", "--listen", "127.0.0.1:9000",
-//!     "--batch-interval", "250ms", "--effect-lease", "1.5s"])?;
+//!     "--checkout-token", "a long random token", "--batch-interval", "250ms",
+//!     "--effect-lease", "1.5s"])?;
 //! let config = cli.config();
 //! assert_eq!(config.batch.unwrap().interval, Duration::from_millis(250));
 //! assert_eq!(config.effects.lease, Duration::from_millis(1500));
@@ -16,6 +17,7 @@
 //! ```
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use clap::Parser;
@@ -49,9 +51,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// The reference merchant service for Klarna's Hosted Payment Page.
 ///
-/// Serves POST /checkouts (creates an HPP session on Klarna and registers it), the status
-/// callback POST /hpp/callbacks/{session_id}?secret=... (checks the secret, reads the
-/// session, merges it) and GET /health; runs the batch that reads open sessions and the
+/// Serves POST /checkouts (with the shop's bearer token: creates an HPP session on Klarna
+/// and registers it), the status callback POST /hpp/callbacks/{session_id}?secret=...
+/// (checks the secret, reads the session, merges it), GET /health, GET /ready and
+/// GET /metrics; runs the batch that reads open sessions and the
 /// effect worker that places each order once. Several instances share one Postgres
 /// database. Stops gracefully on SIGTERM or Ctrl-C.
 #[derive(Clone, Debug, Parser)]
@@ -126,6 +129,22 @@ pub struct Cli {
     /// The name this instance claims effects under (default: from the port and process id).
     #[arg(long, env = "HPP_MERCHANT_WORKER_NAME")]
     pub worker_name: Option<String>,
+    /// Create the database (a missing SQLite file, the tables) if it is missing or empty.
+    /// Without it a missing or empty database stops the start: a fresh one would forget
+    /// every session in flight.
+    #[arg(long, env = "HPP_MERCHANT_INIT_DATABASE")]
+    pub init_database: bool,
+    /// The bearer token POST /checkouts requires (Authorization: Bearer <token>); at least
+    /// 16 characters. Prefer the environment variable: flags show in the process list.
+    #[arg(long, env = "HPP_MERCHANT_CHECKOUT_TOKEN", hide_env_values = true)]
+    pub checkout_token: String,
+    /// Checkouts per second at most (each creates a session on Klarna, whose limit is 40/s
+    /// live, 5/s on the playground); one over it waits up to 1 s, then gets 429.
+    #[arg(long, env = "HPP_MERCHANT_CHECKOUT_RATE", default_value = "20")]
+    pub checkout_rate: NonZeroU32,
+    /// Requests under way at once; one more is refused with 503 at once.
+    #[arg(long, env = "HPP_MERCHANT_MAX_REQUESTS", default_value_t = 256)]
+    pub max_requests: usize,
 }
 
 impl Cli {
@@ -163,6 +182,10 @@ impl Cli {
                 lease: self.effect_lease,
             },
             worker_name: self.worker_name.clone(),
+            init_database: self.init_database,
+            checkout_token: self.checkout_token.clone(),
+            checkout_rate: self.checkout_rate,
+            max_requests: self.max_requests,
         }
     }
 }
@@ -173,9 +196,12 @@ mod tests {
 
     #[test]
     fn defaults_match_the_library_defaults() {
-        let cli = Cli::try_parse_from(["hpp-merchant"]).unwrap();
+        let cli = Cli::try_parse_from(["hpp-merchant", "--checkout-token", "t"]).unwrap();
         let config = cli.config();
         let defaults = MerchantConfig::default();
+        assert_eq!(config.checkout_rate, defaults.checkout_rate);
+        assert_eq!(config.max_requests, defaults.max_requests);
+        assert_eq!(config.init_database, defaults.init_database);
         assert_eq!(config.database_url, defaults.database_url);
         assert_eq!(config.klarna_url, defaults.klarna_url);
         assert_eq!(config.batch, defaults.batch);
@@ -185,13 +211,21 @@ mod tests {
 
     #[test]
     fn no_batch_disables_the_batch() {
-        let cli = Cli::try_parse_from(["hpp-merchant", "--no-batch"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["hpp-merchant", "--checkout-token", "t", "--no-batch"]).unwrap();
         assert_eq!(cli.config().batch, None);
     }
 
     #[test]
     fn bad_durations_are_refused_with_the_flag_named() {
-        let error = Cli::try_parse_from(["hpp-merchant", "--read-interval", "often"]).unwrap_err();
+        let error = Cli::try_parse_from([
+            "hpp-merchant",
+            "--checkout-token",
+            "t",
+            "--read-interval",
+            "often",
+        ])
+        .unwrap_err();
         let text = error.to_string();
         assert!(
             text.contains("--read-interval") && text.contains("often"),

@@ -1,25 +1,80 @@
-//! The merchant's HTTP endpoints: `POST /checkouts`, the status callback, `GET /health`.
+//! The merchant's HTTP endpoints: `POST /checkouts`, the status callback, `GET /health`,
+//! `GET /ready`, `GET /metrics`; and the limits every request is held to.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
+use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::Shared;
+use crate::metrics::name;
 use crate::work;
 use hpp_status::wire::PlaceOrderMode;
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/checkouts", post(create_checkout))
+/// The largest callback body taken: a Klarna callback is a few KB.
+pub(crate) const CALLBACK_BODY_LIMIT: usize = 64 * 1024;
+/// The largest checkout body taken.
+pub(crate) const CHECKOUT_BODY_LIMIT: usize = 16 * 1024;
+/// How long a client has to send a body, once its head is in.
+pub(crate) const BODY_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a checkout over the rate waits for its turn before it is refused with 429.
+pub(crate) const CHECKOUT_RATE_WAIT: Duration = Duration::from_secs(1);
+/// The longest session id looked up (Klarna's are UUIDs); longer ones are refused unread.
+pub(crate) const MAX_SESSION_ID: usize = 128;
+/// How much of a client-supplied text a log line shows.
+pub(crate) const LOG_PREFIX: usize = 64;
+
+/// The first [`LOG_PREFIX`] characters of `text`, with `…` when it was cut: what a log
+/// line shows of anything a client sent.
+pub(crate) fn short(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(LOG_PREFIX) {
+        None => text.into(),
+        Some((end, _)) => format!("{}… ({} bytes)", &text[..end], text.len()).into(),
+    }
+}
+
+pub(crate) fn router(shared: Arc<Shared>, max_requests: usize) -> Router {
+    let shed = Arc::clone(&shared);
+    let callbacks = Router::new()
         .route("/hpp/callbacks/{session_id}", post(status_callback))
+        .layer(RequestBodyLimitLayer::new(CALLBACK_BODY_LIMIT));
+    let checkouts = Router::new()
+        .route("/checkouts", post(create_checkout))
+        .layer(RequestBodyLimitLayer::new(CHECKOUT_BODY_LIMIT));
+    Router::new()
+        .merge(callbacks)
+        .merge(checkouts)
         .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        // Beyond `max_requests` under way, a request is refused at once (503), not queued.
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(move |_: tower::BoxError| {
+                    let shed = Arc::clone(&shed);
+                    async move {
+                        shed.metrics.count(name::REQUESTS_SHED, &[]);
+                        (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "too many requests under way\n",
+                        )
+                    }
+                }))
+                .layer(LoadShedLayer::new())
+                .layer(GlobalConcurrencyLimitLayer::new(max_requests.max(1))),
+        )
         .with_state(shared)
 }
 
@@ -31,6 +86,25 @@ fn problem(code: StatusCode, message: impl Into<String>) -> Response {
         .into_response()
 }
 
+/// Reads a body of at most `limit` bytes within [`BODY_READ_TIMEOUT`]; the answer to give
+/// when it cannot.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
+    match tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(error)) => Err(problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body could not be read whole within {limit} bytes: {error}"),
+        )),
+        Err(_) => Err(problem(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the body was not sent within {} s",
+                BODY_READ_TIMEOUT.as_secs()
+            ),
+        )),
+    }
+}
+
 /// The body of `POST /checkouts`: every field optional, unknown fields ignored.
 #[derive(Deserialize, Default)]
 struct CheckoutRequest {
@@ -38,19 +112,33 @@ struct CheckoutRequest {
     place_order_mode: PlaceOrderMode,
 }
 
-/// Parses the checkout body: empty is `NONE`; otherwise JSON naming the problem.
+/// Parses the checkout body: empty is `NONE`; otherwise a JSON object, or the problem.
 pub(crate) fn parse_checkout(body: &[u8]) -> Result<PlaceOrderMode, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(PlaceOrderMode::None);
     }
-    serde_json::from_slice::<CheckoutRequest>(body)
+    // An object, nothing else: serde would read `["PLACE_ORDER"]` as the struct's fields.
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body)
+        .and_then(|object| CheckoutRequest::deserialize(serde_json::Value::Object(object)))
         .map(|request| request.place_order_mode)
         .map_err(|error| {
+            let error = error.to_string();
             format!(
                 "the body must be a JSON object such as {{\"place_order_mode\": \"NONE\"}} \
-                 (NONE, PLACE_ORDER or CAPTURE_ORDER): {error}"
+                 (NONE, PLACE_ORDER or CAPTURE_ORDER): {}",
+                short(&error)
             )
         })
+}
+
+/// Whether `headers` carry `Authorization: Bearer <token>`, compared in constant time.
+pub(crate) fn authorized(headers: &HeaderMap, token: &str) -> bool {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    !token.is_empty() && bool::from(presented.as_bytes().ct_eq(token.as_bytes()))
 }
 
 /// A new random callback secret: 128 bits from the OS generator (UUID v4, 122 random
@@ -63,16 +151,61 @@ fn new_secret() -> String {
     )
 }
 
-async fn create_checkout(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+/// Counts the checkout's `result` and gives `response`.
+fn checkout_answer(shared: &Shared, result: &'static str, response: Response) -> Response {
+    shared
+        .metrics
+        .count(name::CHECKOUTS, &[("result", result.into())]);
+    response
+}
+
+async fn create_checkout(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    // The shop's credential, then the rate, then the body: a stranger costs no read.
+    if !authorized(&headers, &shared.checkout_token) {
+        let refused = (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            axum::Json(serde_json::json!({
+                "error": "POST /checkouts needs Authorization: Bearer <the merchant's checkout token>"
+            })),
+        );
+        return checkout_answer(&shared, "unauthorized", refused.into_response());
+    }
+    if shared.checkout_limiter.check().is_err() {
+        shared.metrics.count(name::CHECKOUT_RATE_LIMIT_WAITS, &[]);
+        let turn = tokio::time::timeout(CHECKOUT_RATE_WAIT, shared.checkout_limiter.until_ready());
+        if turn.await.is_err() {
+            let refused = (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, "1")],
+                axum::Json(serde_json::json!({
+                    "error": "too many checkouts: the merchant stays below Klarna's session-creation limit; retry after 1 s"
+                })),
+            );
+            return checkout_answer(&shared, "rate_limited", refused.into_response());
+        }
+    }
+    let body = match read_body(body, CHECKOUT_BODY_LIMIT).await {
+        Ok(body) => body,
+        Err(response) => return checkout_answer(&shared, "bad_request", response),
+    };
     let mode = match parse_checkout(&body) {
         Ok(mode) => mode,
-        Err(message) => return problem(StatusCode::BAD_REQUEST, message),
+        Err(message) => {
+            let response = problem(StatusCode::BAD_REQUEST, message);
+            return checkout_answer(&shared, "bad_request", response);
+        }
     };
     let payment_session_url = match shared.klarna.create_payment_session().await {
         Ok(url) => url,
         Err(error) => {
             tracing::warn!(%error, "checkout failed");
-            return problem(StatusCode::BAD_GATEWAY, error.to_string());
+            let response = problem(StatusCode::BAD_GATEWAY, error.to_string());
+            return checkout_answer(&shared, "klarna_error", response);
         }
     };
     let secret = new_secret();
@@ -90,7 +223,8 @@ async fn create_checkout(State(shared): State<Arc<Shared>>, body: Bytes) -> Resp
         Ok(created) => created,
         Err(error) => {
             tracing::warn!(%error, "checkout failed");
-            return problem(StatusCode::BAD_GATEWAY, error.to_string());
+            let response = problem(StatusCode::BAD_GATEWAY, error.to_string());
+            return checkout_answer(&shared, "klarna_error", response);
         }
     };
     let session_id = created.session_id;
@@ -107,20 +241,21 @@ async fn create_checkout(State(shared): State<Arc<Shared>>, body: Bytes) -> Resp
             Err(disable) => format!("disabling the HPP session failed too: {disable}"),
         };
         tracing::error!(%error, session_id, disabled, "could not register the session");
-        return problem(
+        let response = problem(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the session {session_id} could not be recorded ({error}); {disabled}"),
         );
+        return checkout_answer(&shared, "store_error", response);
     }
     tracing::info!(session_id, mode = mode.as_str(), "checkout created");
-    (
+    let created = (
         StatusCode::CREATED,
         axum::Json(serde_json::json!({
             "session_id": session_id,
             "redirect_url": created.redirect_url,
         })),
-    )
-        .into_response()
+    );
+    checkout_answer(&shared, "created", created.into_response())
 }
 
 /// The `secret` parameter of a query string, if any (malformed input is just no secret).
@@ -131,30 +266,49 @@ fn secret_of(query: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// `POST /hpp/callbacks/{session_id}?secret=...`. The body is never trusted, nor even
-/// parsed: a callback only says "read this session now".
+/// Counts the callback's `verdict` and gives `response`.
+fn callback_answer(shared: &Shared, verdict: &'static str, response: Response) -> Response {
+    shared
+        .metrics
+        .count(name::CALLBACKS, &[("verdict", verdict.into())]);
+    response
+}
+
+/// `POST /hpp/callbacks/{session_id}?secret=...`. The secret is checked before the body is
+/// read: a stranger's body is never buffered. The body is never trusted, nor even parsed:
+/// a callback only says "read this session now".
 async fn status_callback(
     State(shared): State<Arc<Shared>>,
     Path(session_id): Path<String>,
     RawQuery(query): RawQuery,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    let refused = || StatusCode::NOT_FOUND.into_response();
+    if session_id.len() > MAX_SESSION_ID {
+        tracing::warn!(session_id = %short(&session_id), "callback refused: no such session id");
+        return callback_answer(&shared, "refused", refused());
+    }
     let presented = secret_of(query.as_deref());
     match shared.reader.callback_secret(&session_id).await {
         Ok(Some(expected)) if bool::from(expected.as_bytes().ct_eq(presented.as_bytes())) => {}
         Ok(_) => {
             // Unknown session or wrong secret: a forgery or a stale URL. Nothing happens.
             tracing::warn!(
-                session_id,
+                session_id = %short(&session_id),
                 "callback refused: unknown session or wrong secret"
             );
-            return StatusCode::NOT_FOUND.into_response();
+            return callback_answer(&shared, "refused", refused());
         }
         Err(error) => {
-            tracing::error!(%error, session_id, "reading the callback secret");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            tracing::error!(%error, session_id = %short(&session_id), "reading the callback secret");
+            let response = StatusCode::SERVICE_UNAVAILABLE.into_response();
+            return callback_answer(&shared, "store_error", response);
         }
     }
+    let body = match read_body(body, CALLBACK_BODY_LIMIT).await {
+        Ok(body) => body,
+        Err(response) => return callback_answer(&shared, "too_large", response),
+    };
     tracing::debug!(session_id, body_bytes = body.len(), "callback received");
     // Answered now, read in the background: the answer must not wait on Klarna and the
     // database (a slow answer is a timeout to Klarna, which retries, and every retry is one
@@ -163,14 +317,56 @@ async fn status_callback(
     shared.tasks.spawn(async move {
         work::read_after_callback(&task_shared, &session_id).await;
     });
-    StatusCode::OK.into_response()
+    callback_answer(&shared, "accepted", StatusCode::OK.into_response())
 }
 
+/// Liveness: the process answers and the database can be read.
 async fn health(State(shared): State<Arc<Shared>>) -> Response {
     match shared.reader.callback_secret("health-check").await {
         Ok(_) => (StatusCode::OK, "ok\n").into_response(),
         Err(error) => problem(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
     }
+}
+
+/// Readiness: the database takes writes and Klarna answers; 503 with the reasons otherwise.
+async fn ready(State(shared): State<Arc<Shared>>) -> Response {
+    let (database, klarna) = tokio::join!(shared.writable(), shared.klarna_reachable());
+    let failures: Vec<String> = [("database", database), ("klarna", klarna)]
+        .into_iter()
+        .filter_map(|(check, result)| result.err().map(|why| format!("{check}: {why}")))
+        .collect();
+    if failures.is_empty() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        let text = format!("not ready\n{}\n", failures.join("\n"));
+        (StatusCode::SERVICE_UNAVAILABLE, text).into_response()
+    }
+}
+
+/// Prometheus text; the effect backlog is read from the database now.
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    match shared.reader.effect_backlog().await {
+        Ok(backlog) => {
+            shared
+                .metrics
+                .set(name::EFFECTS_PENDING, &[], backlog.pending as f64);
+            let age = backlog.oldest_created_at.map_or(0.0, |created| {
+                let now = jiff::Timestamp::now();
+                jiff::Timestamp::try_from(created)
+                    .ok()
+                    .and_then(|created| now.duration_since(created).as_secs_f64().into())
+                    .unwrap_or(0.0)
+                    .max(0.0)
+            });
+            shared.metrics.set(name::OLDEST_PENDING, &[], age);
+        }
+        Err(error) => tracing::warn!(%error, "reading the effect backlog for /metrics"),
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        shared.metrics.render(),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -193,6 +389,51 @@ mod tests {
         let error = parse_checkout(br#"{"place_order_mode":"SOMETIMES"}"#).unwrap_err();
         assert!(error.contains("SOMETIMES"), "{error}");
         assert!(parse_checkout(b"[").is_err());
+    }
+
+    #[test]
+    fn a_checkout_body_that_is_not_a_json_object_is_refused() {
+        for body in [
+            &br#"["PLACE_ORDER"]"#[..],
+            b"\"NONE\"",
+            b"42",
+            b"null",
+            b"true",
+        ] {
+            let error = parse_checkout(body).unwrap_err();
+            assert!(error.contains("JSON object"), "{error}");
+        }
+    }
+
+    #[test]
+    fn logs_show_a_short_prefix_of_client_text() {
+        assert_eq!(short("a15b228c"), "a15b228c");
+        let long = "é".repeat(70_000);
+        let shown = short(&long);
+        assert!(shown.starts_with(&"é".repeat(LOG_PREFIX)), "{shown}");
+        assert!(shown.ends_with("… (140000 bytes)"), "{shown}");
+        assert!(shown.len() < 200);
+        assert_eq!(short(&"x".repeat(LOG_PREFIX)), "x".repeat(LOG_PREFIX));
+    }
+
+    #[test]
+    fn only_the_exact_bearer_token_is_authorized() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, value.parse().unwrap());
+            headers
+        };
+        let token = "0123456789abcdef";
+        assert!(authorized(&with("Bearer 0123456789abcdef"), token));
+        assert!(!authorized(&with("Bearer 0123456789abcdeX"), token));
+        assert!(!authorized(&with("Bearer 0123456789abcde"), token));
+        assert!(!authorized(&with("Basic 0123456789abcdef"), token));
+        assert!(!authorized(&with("0123456789abcdef"), token));
+        assert!(!authorized(&HeaderMap::new(), token));
+        assert!(
+            !authorized(&with("Bearer "), ""),
+            "an empty token opens nothing"
+        );
     }
 
     #[test]

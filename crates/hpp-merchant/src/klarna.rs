@@ -1,10 +1,13 @@
 //! The calls the merchant makes to Klarna (or the simulator): create a Klarna Payments
 //! session, create an HPP session, Read Session, create order.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use hpp_status::wire::{PlaceOrderMode, SessionResponse, Timestamp};
 use serde::Deserialize;
+
+use crate::metrics::{Metrics, name};
 
 /// The header Klarna reads an idempotency key from.
 pub const IDEMPOTENCY_KEY: &str = "Klarna-Idempotency-Key";
@@ -82,6 +85,7 @@ pub(crate) struct Klarna {
     base_url: String,
     user: String,
     password: String,
+    metrics: Arc<Metrics>,
 }
 
 const BODY_PREFIX: usize = 300;
@@ -107,6 +111,7 @@ impl Klarna {
         user: &str,
         password: &str,
         timeout: Duration,
+        metrics: Arc<Metrics>,
     ) -> Result<Klarna, reqwest::Error> {
         let client = reqwest::Client::builder()
             .no_proxy()
@@ -118,22 +123,50 @@ impl Klarna {
             base_url: base_url.trim_end_matches('/').to_owned(),
             user: user.to_owned(),
             password: password.to_owned(),
+            metrics,
         })
     }
 
+    /// Sends `request` with the credentials, counting it by `operation` and HTTP status.
     async fn send(
         &self,
+        operation: &'static str,
         call: &'static str,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, KlarnaError> {
-        request
+        let sent = request
             .basic_auth(&self.user, Some(&self.password))
             .send()
-            .await
-            .map_err(|error| KlarnaError::Request {
-                call,
-                reason: error.without_url().to_string(),
-            })
+            .await;
+        let status = match &sent {
+            Ok(response) => response.status().as_u16().to_string(),
+            Err(_) => "error".to_owned(),
+        };
+        self.metrics.count(
+            name::KLARNA_CALLS,
+            &[("operation", operation.into()), ("status", status)],
+        );
+        sent.map_err(|error| KlarnaError::Request {
+            call,
+            reason: error.without_url().to_string(),
+        })
+    }
+
+    /// Whether Klarna answers with these credentials: a Read Session of a session that does
+    /// not exist (404 expected). No answer, or 401/403, is an error; any other answer means
+    /// Klarna is reachable (a 5xx is Klarna's trouble, not this instance's).
+    pub(crate) async fn probe(&self) -> Result<(), KlarnaError> {
+        const CALL: &str = "readiness probe (GET /hpp/v1/sessions/{id})";
+        let url = format!(
+            "{}/hpp/v1/sessions/hpp-merchant-readiness-probe",
+            self.base_url
+        );
+        let request = self.client.get(url).timeout(Duration::from_secs(3));
+        let response = self.send("probe", CALL, request).await?;
+        match response.status().as_u16() {
+            401 | 403 => Err(unexpected(CALL, response).await),
+            _ => Ok(()),
+        }
     }
 
     async fn json<T: serde::de::DeserializeOwned>(
@@ -171,7 +204,13 @@ impl Klarna {
             "intent": "buy",
         });
         let url = format!("{}/payments/v1/sessions", self.base_url);
-        let response = self.send(CALL, self.client.post(url).json(&body)).await?;
+        let response = self
+            .send(
+                "create_payment_session",
+                CALL,
+                self.client.post(url).json(&body),
+            )
+            .await?;
         if response.status().as_u16() != 200 {
             return Err(unexpected(CALL, response).await);
         }
@@ -196,7 +235,13 @@ impl Klarna {
             "options": {"place_order_mode": mode.as_str()},
         });
         let url = format!("{}/hpp/v1/sessions", self.base_url);
-        let response = self.send(CALL, self.client.post(url).json(&body)).await?;
+        let response = self
+            .send(
+                "create_hpp_session",
+                CALL,
+                self.client.post(url).json(&body),
+            )
+            .await?;
         if response.status().as_u16() != 201 {
             return Err(unexpected(CALL, response).await);
         }
@@ -208,7 +253,9 @@ impl Klarna {
     pub(crate) async fn disable_session(&self, session_id: &str) -> Result<(), KlarnaError> {
         const CALL: &str = "disable HPP session (DELETE /hpp/v1/sessions/{id})";
         let url = format!("{}/hpp/v1/sessions/{session_id}", self.base_url);
-        let response = self.send(CALL, self.client.delete(url)).await?;
+        let response = self
+            .send("disable_session", CALL, self.client.delete(url))
+            .await?;
         if response.status().as_u16() == 204 {
             Ok(())
         } else {
@@ -220,7 +267,9 @@ impl Klarna {
     pub(crate) async fn read_session(&self, session_id: &str) -> Result<Read, KlarnaError> {
         const CALL: &str = "read HPP session (GET /hpp/v1/sessions/{id})";
         let url = format!("{}/hpp/v1/sessions/{session_id}", self.base_url);
-        let response = self.send(CALL, self.client.get(url)).await?;
+        let response = self
+            .send("read_session", CALL, self.client.get(url))
+            .await?;
         match response.status().as_u16() {
             200 => Klarna::json(CALL, response)
                 .await
@@ -257,7 +306,7 @@ impl Klarna {
             .post(url)
             .header(IDEMPOTENCY_KEY, idempotency_key)
             .json(&body);
-        let response = self.send(CALL, request).await?;
+        let response = self.send("create_order", CALL, request).await?;
         match response.status().as_u16() {
             200 => {
                 let placed: Placed = Klarna::json(CALL, response).await?;
@@ -291,7 +340,14 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Klarna::new(&url, "user", "password", Duration::from_secs(10)).unwrap()
+        Klarna::new(
+            &url,
+            "user",
+            "password",
+            Duration::from_secs(10),
+            Arc::new(Metrics::new()),
+        )
+        .unwrap()
     }
 
     #[tokio::test]

@@ -25,7 +25,9 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = MerchantConfig {
 //!     database_url: "sqlite::memory:".into(),
+//!     init_database: true, // a new database: create the tables
 //!     klarna_url: "http://127.0.0.1:8181".into(), // the simulator's default address
+//!     checkout_token: "a long random token the shop sends".into(),
 //!     ..MerchantConfig::default()
 //! };
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -43,12 +45,18 @@
 pub mod cli;
 mod http;
 mod klarna;
+mod metrics;
+mod server;
 mod work;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::num::NonZeroU32;
+use std::time::Instant;
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hpp_store::{ReadSchedule, Store, StoreError, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -153,7 +161,23 @@ pub struct MerchantConfig {
     /// The name this instance claims effects under (default: `hpp-merchant-` and the
     /// listener's port and the process id).
     pub worker_name: Option<String>,
+    /// Create the database's tables when they are missing (and a missing SQLite file).
+    /// Default `false`: a missing or empty database stops the start with an error, instead
+    /// of a fresh one silently forgetting every session in flight.
+    pub init_database: bool,
+    /// The bearer token `POST /checkouts` requires (`Authorization: Bearer <token>`); at
+    /// least [`MIN_CHECKOUT_TOKEN`] characters. No default: the start fails without one.
+    pub checkout_token: String,
+    /// Checkouts per second at most (default 20, half of Klarna's 40/s for creating
+    /// sessions: each checkout creates one); a burst of as many is allowed. One over it
+    /// waits up to a second for its turn, then gets 429.
+    pub checkout_rate: NonZeroU32,
+    /// Requests under way at once (default 256); one more is refused with 503 at once.
+    pub max_requests: usize,
 }
+
+/// The shortest checkout token taken.
+pub const MIN_CHECKOUT_TOKEN: usize = 16;
 
 impl Default for MerchantConfig {
     fn default() -> MerchantConfig {
@@ -168,6 +192,10 @@ impl Default for MerchantConfig {
             batch: Some(BatchConfig::default()),
             effects: EffectConfig::default(),
             worker_name: None,
+            init_database: false,
+            checkout_token: String::new(),
+            checkout_rate: NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN),
+            max_requests: 256,
         }
     }
 }
@@ -186,6 +214,10 @@ impl std::fmt::Debug for MerchantConfig {
             .field("batch", &self.batch)
             .field("effects", &self.effects)
             .field("worker_name", &self.worker_name)
+            .field("init_database", &self.init_database)
+            .field("checkout_token", &"<hidden>")
+            .field("checkout_rate", &self.checkout_rate)
+            .field("max_requests", &self.max_requests)
             .finish()
     }
 }
@@ -194,6 +226,22 @@ impl std::fmt::Debug for MerchantConfig {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MerchantError {
+    /// The configuration cannot be served.
+    #[error("the configuration: {0}")]
+    Config(String),
+    /// The database is missing or has no tables, and creating it was not asked for.
+    #[error(
+        "the database {url} is missing or empty ({source}). If it is meant to be new, start \
+         once with --init-database (HPP_MERCHANT_INIT_DATABASE=1) to create it; otherwise \
+         point --database-url at the right one or restore it from a backup: the sessions in \
+         flight are in it"
+    )]
+    NotInitialized {
+        /// The database URL.
+        url: String,
+        /// What the store said.
+        source: StoreError,
+    },
     /// The database could not be reached or migrated.
     #[error("the database {url}: {source}")]
     Store {
@@ -226,13 +274,74 @@ pub(crate) struct Shared {
     pub(crate) tasks: TaskTracker,
     /// Reads (after callbacks and by the batch) under way at once: twice the pool, at least 4.
     pub(crate) reads: tokio::sync::Semaphore,
+    pub(crate) metrics: Arc<metrics::Metrics>,
+    pub(crate) checkout_token: String,
+    pub(crate) checkout_limiter: DefaultDirectRateLimiter,
+    /// The last write probe of the database, and the last Klarna probe.
+    pub(crate) writable_probe: Probe,
+    pub(crate) klarna_probe: Probe,
+}
+
+/// How long a probe's result is reused: probes cost a write and a call to Klarna.
+const PROBE_REUSE: Duration = Duration::from_secs(1);
+
+/// A check's last result and when it ran.
+#[derive(Default)]
+pub(crate) struct Probe(tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>);
+
+impl Probe {
+    /// The last result if it is recent, else runs `check` (one caller at a time).
+    async fn get(
+        &self,
+        check: impl Future<Output = Result<(), String>>,
+    ) -> (Result<(), String>, bool) {
+        let mut last = self.0.lock().await;
+        if let Some((at, result)) = &*last
+            && at.elapsed() < PROBE_REUSE
+        {
+            return (result.clone(), false);
+        }
+        let result = check.await;
+        *last = Some((Instant::now(), result.clone()));
+        (result, true)
+    }
+}
+
+impl Shared {
+    /// Whether the database takes writes (a write probe, reused for a second).
+    pub(crate) async fn writable(&self) -> Result<(), String> {
+        let (result, fresh) = self
+            .writable_probe
+            .get(async { self.store.check_writable().await.map_err(|e| e.to_string()) })
+            .await;
+        if fresh {
+            let up = if result.is_ok() { 1.0 } else { 0.0 };
+            self.metrics
+                .set(metrics::name::READY, &[("check", "database".into())], up);
+        }
+        result
+    }
+
+    /// Whether Klarna answers with the credentials (reused for a second).
+    pub(crate) async fn klarna_reachable(&self) -> Result<(), String> {
+        let (result, fresh) = self
+            .klarna_probe
+            .get(async { self.klarna.probe().await.map_err(|e| e.to_string()) })
+            .await;
+        if fresh {
+            let up = if result.is_ok() { 1.0 } else { 0.0 };
+            self.metrics
+                .set(metrics::name::READY, &[("check", "klarna".into())], up);
+        }
+        result
+    }
 }
 
 /// A running merchant instance.
 pub struct MerchantHandle {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    server: JoinHandle<std::io::Result<()>>,
+    server: JoinHandle<()>,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -251,6 +360,7 @@ impl std::fmt::Debug for MerchantHandle {
 /// for the writer), except in memory, where the database lives in its one connection.
 /// Postgres: one pool of 8.
 fn store_options(config: &MerchantConfig) -> (StoreOptions, Option<StoreOptions>) {
+    let create = config.init_database;
     let sqlite = config.database_url.starts_with("sqlite:");
     let read_schedule = config
         .batch
@@ -260,11 +370,13 @@ fn store_options(config: &MerchantConfig) -> (StoreOptions, Option<StoreOptions>
     let writer = StoreOptions {
         max_connections: config.max_connections.unwrap_or(if sqlite { 1 } else { 8 }),
         read_schedule,
+        create,
         ..StoreOptions::default()
     };
     let reader = (sqlite && !config.database_url.contains(":memory:")).then(|| StoreOptions {
         max_connections: 4,
         read_schedule,
+        create,
         ..StoreOptions::default()
     });
     (writer, reader)
@@ -281,34 +393,55 @@ fn reads_at_once(max_connections: u32) -> usize {
 ///
 /// # Errors
 ///
-/// [`MerchantError`] when the database cannot be reached or migrated, or the listener has no
-/// address.
+/// [`MerchantError`] when the checkout token is too short, the database cannot be reached or
+/// migrated, or is missing or empty without [`MerchantConfig::init_database`], or the
+/// listener has no address.
 pub async fn serve(
     config: MerchantConfig,
     listener: TcpListener,
 ) -> Result<MerchantHandle, MerchantError> {
     let addr = listener.local_addr().map_err(MerchantError::Listen)?;
+    if config.checkout_token.chars().count() < MIN_CHECKOUT_TOKEN {
+        return Err(MerchantError::Config(format!(
+            "the checkout token (--checkout-token, HPP_MERCHANT_CHECKOUT_TOKEN) must have at \
+             least {MIN_CHECKOUT_TOKEN} characters; the shop sends it as Authorization: Bearer <token>"
+        )));
+    }
     let (options, reader_options) = store_options(&config);
     let reads_at_once = reads_at_once(options.max_connections);
     let store_error = |source| MerchantError::Store {
         url: config.database_url.clone(),
         source,
     };
-    let store = Store::connect_with(&config.database_url, options)
-        .await
-        .map_err(store_error)?;
-    store.migrate().await.map_err(store_error)?;
+    let sqlite = config.database_url.starts_with("sqlite:");
+    let not_initialized = |source| MerchantError::NotInitialized {
+        url: config.database_url.clone(),
+        source,
+    };
+    let store = match Store::connect_with(&config.database_url, options).await {
+        Ok(store) => store,
+        // Without --init-database a missing SQLite file is not created: say what to do.
+        Err(source) if sqlite && !config.init_database => return Err(not_initialized(source)),
+        Err(source) => return Err(store_error(source)),
+    };
+    match store.migrate().await {
+        Ok(()) => {}
+        Err(source @ StoreError::NotInitialized { .. }) => return Err(not_initialized(source)),
+        Err(source) => return Err(store_error(source)),
+    }
     let reader = match reader_options {
         Some(options) => Store::connect_with(&config.database_url, options)
             .await
             .map_err(store_error)?,
         None => store.clone(),
     };
+    let metrics = Arc::new(metrics::Metrics::new());
     let klarna = klarna::Klarna::new(
         &config.klarna_url,
         &config.klarna_user,
         &config.klarna_password,
         config.klarna_timeout,
+        Arc::clone(&metrics),
     )
     .map_err(MerchantError::Client)?;
     let public_url = config
@@ -330,14 +463,14 @@ pub async fn serve(
         cancel: CancellationToken::new(),
         tasks: TaskTracker::new(),
         reads: tokio::sync::Semaphore::new(reads_at_once),
+        metrics,
+        checkout_token: config.checkout_token.clone(),
+        checkout_limiter: RateLimiter::direct(Quota::per_second(config.checkout_rate)),
+        writable_probe: Probe::default(),
+        klarna_probe: Probe::default(),
     });
-    let app = http::router(Arc::clone(&shared));
-    let stop = shared.cancel.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await
-    });
+    let app = http::router(Arc::clone(&shared), config.max_requests);
+    let server = tokio::spawn(server::serve(listener, app, shared.cancel.clone()));
     let mut workers = Vec::new();
     if let Some(batch) = &config.batch {
         workers.push(tokio::spawn(work::batch_loop(
@@ -393,10 +526,8 @@ impl MerchantHandle {
     /// completed or left to its lease), and closes the database pool.
     pub async fn shutdown(self) {
         self.shared.cancel.cancel();
-        match self.server.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::error!(%error, "the HTTP server failed"),
-            Err(join) => tracing::error!(%join, "the HTTP server task failed"),
+        if let Err(join) = self.server.await {
+            tracing::error!(%join, "the HTTP server task failed");
         }
         for worker in self.workers {
             if let Err(join) = worker.await {
@@ -465,8 +596,13 @@ mod tests {
             klarna_password: "s3cret-password".into(),
             ..MerchantConfig::default()
         };
+        let config = MerchantConfig {
+            checkout_token: "s3cret-checkout-token".into(),
+            ..config
+        };
         let debug = format!("{config:?}");
         assert!(!debug.contains("s3cret-password"), "{debug}");
+        assert!(!debug.contains("s3cret-checkout-token"), "{debug}");
         assert!(
             debug.contains("<hidden>") && debug.contains("hpp-merchant.db"),
             "{debug}"

@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 
 use crate::Shared;
 use crate::klarna::{OrderAnswer, Read};
+use crate::metrics::name;
 
 /// What one read of a session came to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -28,6 +29,27 @@ pub(crate) enum ReadResult {
 /// schedules the next one). `expires_at`, when known, tells an expired session's 404 from
 /// an unexpected one.
 pub(crate) async fn read_and_observe(
+    shared: &Shared,
+    session_id: &str,
+    expires_at: Option<Timestamp>,
+    read_at: Timestamp,
+    source: &'static str,
+) -> ReadResult {
+    let result = read_and_merge(shared, session_id, expires_at, read_at, source).await;
+    let outcome = match result {
+        ReadResult::Merged => "merged",
+        ReadResult::Unusable => "unusable",
+        ReadResult::Expired => "expired",
+        ReadResult::Failed => "failed",
+    };
+    shared.metrics.count(
+        name::READS,
+        &[("source", source.into()), ("outcome", outcome.into())],
+    );
+    result
+}
+
+async fn read_and_merge(
     shared: &Shared,
     session_id: &str,
     expires_at: Option<Timestamp>,
@@ -148,12 +170,17 @@ pub(crate) async fn batch_round(shared: &Arc<Shared>, limit: usize) -> Result<us
 
 /// The batch loop: a round every `interval`, at once again when a round was full.
 pub(crate) async fn batch_loop(shared: Arc<Shared>, interval: Duration, limit: usize) {
+    let mut writable = true;
     loop {
-        let full = match batch_round(&shared, limit).await {
-            Ok(claimed) => round_was_full(claimed, limit),
-            Err(error) => {
-                tracing::error!(%error, "batch round failed");
-                false
+        let full = if !can_write(&shared, &mut writable, "batch").await {
+            false
+        } else {
+            match batch_round(&shared, limit).await {
+                Ok(claimed) => round_was_full(claimed, limit),
+                Err(error) => {
+                    tracing::error!(%error, "batch round failed");
+                    false
+                }
             }
         };
         // After a full round at once: there may be more.
@@ -163,6 +190,21 @@ pub(crate) async fn batch_loop(shared: Arc<Shared>, interval: Duration, limit: u
             () = tokio::time::sleep(pause) => {}
         }
     }
+}
+
+/// Whether the database takes writes (the probe, reused for a second): an instance that
+/// cannot write claims no work, which it could not record. Logs when it changes.
+async fn can_write(shared: &Shared, was: &mut bool, who: &'static str) -> bool {
+    let now = shared.writable().await;
+    match (&now, *was) {
+        (Err(error), true) => {
+            tracing::error!(%error, who, "the database takes no writes: claiming no work until it does");
+        }
+        (Ok(()), false) => tracing::info!(who, "the database takes writes again: claiming work"),
+        _ => {}
+    }
+    *was = now.is_ok();
+    *was
 }
 
 /// The idempotency key of an effect's order placement: the same on every attempt, so that
@@ -312,16 +354,30 @@ pub(crate) async fn effect_round(
         .claim_effects(&shared.worker, batch, lease)
         .await?;
     for effect in &effects {
+        let count = |result: &'static str| {
+            shared.metrics.count(
+                name::EFFECTS,
+                &[
+                    ("kind", effect.kind.name().into()),
+                    ("result", result.into()),
+                ],
+            );
+        };
+        if effect.attempt > 1 {
+            shared.metrics.count(name::EFFECT_RECLAIMS, &[]);
+        }
         match perform(shared, effect).await {
             Ok(()) => match shared.store.complete_effect(effect).await {
-                Ok(()) => {}
+                Ok(()) => count("done"),
                 Err(error @ StoreError::LeaseLost { .. }) => {
+                    count("lease_lost");
                     tracing::warn!(%error, session_id = effect.session_id, effect = effect.id,
                         "effect done but its lease was lost; another worker may do it again");
                 }
                 Err(error) => return Err(error),
             },
             Err(reason) => {
+                count("retry");
                 tracing::warn!(
                     session_id = effect.session_id,
                     effect = effect.id,
@@ -344,12 +400,17 @@ pub(crate) async fn effect_loop(
     batch: usize,
     lease: Duration,
 ) {
+    let mut writable = true;
     loop {
-        let full = match effect_round(&shared, batch, lease).await {
-            Ok(claimed) => round_was_full(claimed, batch),
-            Err(error) => {
-                tracing::error!(%error, "effect round failed");
-                false
+        let full = if !can_write(&shared, &mut writable, "effect worker").await {
+            false
+        } else {
+            match effect_round(&shared, batch, lease).await {
+                Ok(claimed) => round_was_full(claimed, batch),
+                Err(error) => {
+                    tracing::error!(%error, "effect round failed");
+                    false
+                }
             }
         };
         // After a full round at once: there may be more.

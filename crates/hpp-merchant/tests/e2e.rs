@@ -219,6 +219,7 @@ async fn run(scenario: Scenario) {
     let driver = Driver {
         concurrency: 8,
         request_timeout: Duration::from_secs(30),
+        checkout_token: Some(common::CHECKOUT_TOKEN.into()),
         ..Driver::with_instances(urls, scenario.sessions)
     };
     let failed = Arc::new(Mutex::new(Vec::new()));

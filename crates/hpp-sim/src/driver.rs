@@ -47,6 +47,9 @@ pub struct Driver {
     pub seed: u64,
     /// How long one checkout request may take (default 10 s).
     pub request_timeout: Duration,
+    /// The merchant's checkout token, sent as `Authorization: Bearer <token>` (default
+    /// none: no header).
+    pub checkout_token: Option<String>,
 }
 
 /// One checkout asked for.
@@ -120,6 +123,7 @@ impl Driver {
             concurrency: 8,
             seed: 42,
             request_timeout: Duration::from_secs(10),
+            checkout_token: None,
         }
     }
 
@@ -180,6 +184,7 @@ impl Driver {
                 .collect();
             let (client, permits, on_done) =
                 (client.clone(), Arc::clone(&permits), Arc::clone(&on_done));
+            let token = self.checkout_token.clone();
             // Acquired here, in index order, and released when the answer is in: with
             // concurrency 1 the sessions are created in index order.
             let permit = permits.acquire_owned().await;
@@ -190,7 +195,7 @@ impl Driver {
                     reason: "no merchant URL".into(),
                 });
                 for url in urls {
-                    result = checkout(&client, &url, mode).await;
+                    result = checkout(&client, &url, token.as_deref(), mode).await;
                     tried = url;
                     if !matches!(result, Err(CheckoutError::Request { .. })) {
                         break;
@@ -222,11 +227,16 @@ impl Driver {
 async fn checkout(
     client: &reqwest::Client,
     url: &str,
+    token: Option<&str>,
     mode: PlaceOrderMode,
 ) -> Result<String, CheckoutError> {
-    let response = client
+    let mut request = client
         .post(url)
-        .json(&serde_json::json!({ "place_order_mode": mode.as_str() }))
+        .json(&serde_json::json!({ "place_order_mode": mode.as_str() }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request
         .send()
         .await
         .map_err(|error| CheckoutError::Request {

@@ -228,6 +228,14 @@ struct Cli {
     /// answer.
     #[arg(long, help_heading = "Run against a merchant", value_name = "URL")]
     merchant_url: Vec<url::Url>,
+    /// The merchant's checkout token, sent as Authorization: Bearer <token>.
+    #[arg(
+        long,
+        help_heading = "Run against a merchant",
+        env = "HPP_SIM_CHECKOUT_TOKEN",
+        hide_env_values = true
+    )]
+    checkout_token: Option<String>,
     /// Checkouts to ask the merchant for.
     #[arg(long, help_heading = "Run against a merchant", default_value_t = 100)]
     sessions: u64,
@@ -258,6 +266,7 @@ impl Cli {
             place_order_share: self.place_order_share,
             concurrency: self.concurrency,
             seed: self.seed,
+            checkout_token: self.checkout_token.clone(),
             ..Driver::with_instances(self.merchant_url.clone(), self.sessions)
         }
     }
@@ -608,6 +617,8 @@ mod tests {
             "http://127.0.0.1:2",
             "--merchant-url",
             "http://127.0.0.1:3",
+            "--checkout-token",
+            "shop-token",
             "--sessions",
             "12",
             "--place-order-share",
@@ -688,6 +699,7 @@ mod tests {
             ),
             (12, 0.25, 3, 7)
         );
+        assert_eq!(driver.checkout_token.as_deref(), Some("shop-token"));
     }
 
     #[test]

@@ -23,6 +23,17 @@ pub enum StoreError {
          (with feature `postgres`) postgres://..."
     )]
     UnsupportedUrl(String),
+    /// The database has none of the store's tables, and the store was not allowed to
+    /// create them ([`StoreOptions::create`](crate::StoreOptions::create) is `false`).
+    #[error(
+        "the {backend} database has none of the store's tables: it is new, emptied, or not \
+         the one meant; create the tables on purpose (StoreOptions::create) only for a new \
+         database"
+    )]
+    NotInitialized {
+        /// `"sqlite"` or `"postgres"`.
+        backend: &'static str,
+    },
     /// The database refused or failed an operation.
     #[error("{operation}: {source}")]
     Database {

@@ -273,6 +273,15 @@ impl Default for ReadSchedule {
     }
 }
 
+/// The effects not completed yet ([`Store::effect_backlog`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct EffectBacklog {
+    /// How many (claimed or not).
+    pub pending: u64,
+    /// When the oldest of them was recorded; `None` when there are none.
+    pub oldest_created_at: Option<Timestamp>,
+}
+
 /// How [`Store::connect_with`] connects.
 ///
 /// ```
@@ -290,6 +299,12 @@ pub struct StoreOptions {
     pub busy_timeout: Duration,
     /// When sessions are due for reading.
     pub read_schedule: ReadSchedule,
+    /// Whether the database may be created (default `true`). `false`: a missing SQLite
+    /// file is not created, whatever the URL's `mode` says, and [`Store::migrate`] refuses a
+    /// database that has none of the store's tables ([`StoreError::NotInitialized`]: a new,
+    /// emptied or wrong database, where a service would silently forget every session in
+    /// flight); it still applies newer migrations to a database that has them.
+    pub create: bool,
 }
 
 impl Default for StoreOptions {
@@ -298,6 +313,7 @@ impl Default for StoreOptions {
             max_connections: 8,
             busy_timeout: Duration::from_secs(30),
             read_schedule: ReadSchedule::default(),
+            create: true,
         }
     }
 }
@@ -325,6 +341,7 @@ impl Default for StoreOptions {
 pub struct Store {
     backend: Backend,
     schedule: ReadSchedule,
+    create: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -398,6 +415,7 @@ impl Store {
         Ok(Store {
             backend,
             schedule: options.read_schedule,
+            create: options.create,
         })
     }
 
@@ -428,8 +446,63 @@ impl Store {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// Without [`StoreOptions::create`], a database that has none of the store's tables is
+    /// refused with [`StoreError::NotInitialized`] instead of created.
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        if !self.create && !on_backend!(self, has_tables())? {
+            return Err(StoreError::NotInitialized {
+                backend: self.backend_name(),
+            });
+        }
         on_backend!(self, migrate())
+    }
+
+    /// Whether the database takes writes now: a write in a transaction that is rolled back
+    /// (it leaves nothing behind). An error when it is read-only (a read-only file, mount or
+    /// Postgres replica), has no tables, or cannot be reached; for a readiness check.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), hpp_store::StoreError> {
+    /// let store = hpp_store::Store::connect("sqlite::memory:").await?;
+    /// assert!(store.check_writable().await.is_err()); // no tables yet
+    /// store.migrate().await?;
+    /// store.check_writable().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn check_writable(&self) -> Result<(), StoreError> {
+        on_backend!(self, check_writable())
+    }
+
+    /// The effects not completed yet (claimed or not), and when the oldest was recorded:
+    /// a growing count or age means orders are not being placed.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), hpp_store::StoreError> {
+    /// let store = hpp_store::Store::connect("sqlite::memory:").await?;
+    /// store.migrate().await?;
+    /// let backlog = store.effect_backlog().await?;
+    /// assert_eq!((backlog.pending, backlog.oldest_created_at), (0, None));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn effect_backlog(&self) -> Result<EffectBacklog, StoreError> {
+        let (pending, oldest) = on_backend!(self, effect_backlog())?;
+        let oldest_created_at = oldest
+            .map(|us| {
+                time::from_micros(us).map_err(|detail| StoreError::Corrupt {
+                    session_id: String::new(),
+                    detail: format!("the oldest pending effect's created_at_us: {detail}"),
+                })
+            })
+            .transpose()?;
+        Ok(EffectBacklog {
+            pending: u64::try_from(pending).unwrap_or(0),
+            oldest_created_at,
+        })
     }
 
     /// Records a session the merchant created: when it expires, and the secret of its

@@ -41,6 +41,42 @@ pub(crate) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Whether the store's tables are there (in the connection's search path).
+pub(crate) async fn has_tables(pool: &PgPool) -> Result<bool, StoreError> {
+    sqlx::query_scalar::<_, bool>("SELECT to_regclass('hpp_session') IS NOT NULL")
+        .fetch_one(pool)
+        .await
+        .map_err(StoreError::database("looking for the store's tables"))
+}
+
+/// A write, rolled back.
+pub(crate) async fn check_writable(pool: &PgPool) -> Result<(), StoreError> {
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(StoreError::database("starting a transaction"))?;
+    sqlx::query(
+        "INSERT INTO hpp_unusable_delivery (session_id, received_at_us, reason, payload) \
+         VALUES ('', 0, 'write probe', '')",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::database("writing (a probe, rolled back)"))?;
+    tx.rollback()
+        .await
+        .map_err(StoreError::database("rolling back the write probe"))
+}
+
+/// How many effects are not completed, and the oldest one's `created_at_us`.
+pub(crate) async fn effect_backlog(pool: &PgPool) -> Result<(i64, Option<i64>), StoreError> {
+    sqlx::query_as(
+        "SELECT count(*), min(created_at_us) FROM hpp_effect WHERE completed_at_us IS NULL",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(StoreError::database("counting pending effects"))
+}
+
 /// The merge of a delivery into an existing row: one statement. `$1` session id, `$2` the
 /// delivery's precedence key, `$3` its status, `$4` whether it is final, `$5` the
 /// payload's `expires_at` (µs), `$6`..`$8` its authorization token, order id and Klarna

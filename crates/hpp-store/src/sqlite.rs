@@ -36,6 +36,9 @@ pub(crate) async fn connect(url: &str, options: &StoreOptions) -> Result<SqliteP
             .max_lifetime(None)
     } else {
         connect = connect.journal_mode(SqliteJournalMode::Wal);
+        if !options.create {
+            connect = connect.create_if_missing(false);
+        }
         SqlitePoolOptions::new().max_connections(options.max_connections)
     };
     pool.connect_with(connect)
@@ -46,6 +49,42 @@ pub(crate) async fn connect(url: &str, options: &StoreOptions) -> Result<SqliteP
 pub(crate) async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
     sqlx::migrate!("./migrations/sqlite").run(pool).await?;
     Ok(())
+}
+
+/// Whether the store's tables are there.
+pub(crate) async fn has_tables(pool: &SqlitePool) -> Result<bool, StoreError> {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'hpp_session'",
+    )
+    .fetch_one(pool)
+    .await
+    .map(|count| count > 0)
+    .map_err(StoreError::database("looking for the store's tables"))
+}
+
+/// A write, rolled back.
+pub(crate) async fn check_writable(pool: &SqlitePool) -> Result<(), StoreError> {
+    let mut tx = begin(pool).await?;
+    sqlx::query(
+        "INSERT INTO hpp_unusable_delivery (session_id, received_at_us, reason, payload) \
+         VALUES ('', 0, 'write probe', '')",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::database("writing (a probe, rolled back)"))?;
+    tx.rollback()
+        .await
+        .map_err(StoreError::database("rolling back the write probe"))
+}
+
+/// How many effects are not completed, and the oldest one's `created_at_us`.
+pub(crate) async fn effect_backlog(pool: &SqlitePool) -> Result<(i64, Option<i64>), StoreError> {
+    sqlx::query_as(
+        "SELECT count(*), min(created_at_us) FROM hpp_effect WHERE completed_at_us IS NULL",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(StoreError::database("counting pending effects"))
 }
 
 async fn begin(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, StoreError> {

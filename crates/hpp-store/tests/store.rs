@@ -955,3 +955,128 @@ async fn a_mode_memory_url_is_one_database_however_many_ask_at_once() {
     }
     assert_eq!(store.sessions().await.unwrap().len(), 16);
 }
+
+on_every_backend! {
+    without_create_a_database_without_the_tables_is_refused => uncreated;
+    the_backlog_counts_pending_effects_and_dates_the_oldest => backlog;
+    a_write_probe_tells_a_writable_database_from_a_read_only_one => writable;
+}
+
+/// A database of `backend` nobody migrated: its URL, and what keeps it alive.
+fn fresh_database(backend: Backend, name: &str) -> (String, Option<tempfile::TempDir>) {
+    match backend {
+        Backend::SqliteMemory => ("sqlite::memory:".to_owned(), None),
+        Backend::SqliteFile => {
+            // An empty file: what `touch`, a truncation or a wrong path to a new file leave.
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join(format!("{name}.db"));
+            std::fs::write(&file, b"").unwrap();
+            (format!("sqlite://{}?mode=rwc", file.display()), Some(dir))
+        }
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => {
+            let cluster = hpp_testdb::Cluster::shared().unwrap_or_else(|error| panic!("{error}"));
+            (cluster.create_database(name).unwrap(), None)
+        }
+    }
+}
+
+async fn uncreated(backend: Backend) {
+    let (url, _dir) = fresh_database(backend, "uncreated");
+    let no_create = StoreOptions {
+        create: false,
+        ..StoreOptions::default()
+    };
+    let store = Store::connect_with(&url, no_create.clone()).await.unwrap();
+    let error = store.migrate().await.unwrap_err();
+    assert!(
+        matches!(error, StoreError::NotInitialized { .. }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("none of the store's tables"),
+        "{error}"
+    );
+    assert!(store.check_writable().await.is_err(), "no tables, no write");
+    if backend == Backend::SqliteMemory {
+        return; // a memory database is new on every connection
+    }
+    store.close().await;
+    // Created on purpose, then opened without `create`: the tables are there.
+    let created = Store::connect(&url).await.unwrap();
+    created.migrate().await.unwrap();
+    created.close().await;
+    let store = Store::connect_with(&url, no_create).await.unwrap();
+    store.migrate().await.unwrap();
+    store.check_writable().await.unwrap();
+}
+
+#[tokio::test]
+async fn without_create_a_missing_sqlite_file_is_not_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("missing.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let no_create = StoreOptions {
+        create: false,
+        ..StoreOptions::default()
+    };
+    let error = Store::connect_with(&url, no_create).await.unwrap_err();
+    assert!(
+        error.to_string().starts_with("connecting to SQLite: "),
+        "{error}"
+    );
+    assert!(!file.exists(), "the file was created");
+    // With `create` (the default) the URL's mode=rwc creates it.
+    Store::connect(&url).await.unwrap().migrate().await.unwrap();
+    assert!(file.exists());
+}
+
+async fn backlog(backend: Backend) {
+    let store = store(backend, "backlog").await;
+    let empty = store.effect_backlog().await.unwrap();
+    assert_eq!((empty.pending, empty.oldest_created_at), (0, None));
+    for (id, ms) in [("a", 1_000), ("b", 2_000), ("c", 3_000)] {
+        store
+            .observe(id, &payload(id, obs(Status::Cancelled, ms)))
+            .await
+            .unwrap();
+    }
+    let lease = std::time::Duration::from_secs(60);
+    let first = store.claim_effects("w", 1, lease).await.unwrap();
+    store.complete_effect(&first[0]).await.unwrap();
+    let effects = store.effects().await.unwrap();
+    let pending: Vec<_> = effects.iter().filter(|e| !e.is_completed()).collect();
+    assert_eq!(pending.len(), 2);
+    let backlog = store.effect_backlog().await.unwrap();
+    assert_eq!(backlog.pending, 2);
+    let oldest = pending.iter().map(|e| e.created_at).min().unwrap();
+    assert_eq!(backlog.oldest_created_at, Some(oldest));
+    // A claimed effect is still pending until it is completed.
+    store.claim_effects("w", 10, lease).await.unwrap();
+    assert_eq!(store.effect_backlog().await.unwrap().pending, 2);
+}
+
+async fn writable(backend: Backend) {
+    let store = store(backend, "writable").await;
+    store.check_writable().await.unwrap();
+    // The probe leaves nothing behind.
+    assert!(store.unusable_deliveries().await.unwrap().is_empty());
+    assert!(store.sessions().await.unwrap().is_empty());
+    let read_only = match backend {
+        Backend::SqliteMemory => return,
+        Backend::SqliteFile => store.url.replace("mode=rwc", "mode=ro"),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => format!(
+            "{}{}options=-c%20default_transaction_read_only%3Don",
+            store.url,
+            if store.url.contains('?') { '&' } else { '?' }
+        ),
+    };
+    let read_only = Store::connect(&read_only).await.unwrap();
+    assert!(
+        read_only.callback_secret("x").await.unwrap().is_none(),
+        "reads work"
+    );
+    let error = read_only.check_writable().await.unwrap_err();
+    assert!(error.to_string().contains("read"), "{error}");
+}

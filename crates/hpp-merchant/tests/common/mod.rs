@@ -14,6 +14,13 @@ use hpp_status::Status;
 use hpp_status::wire::ReportedStatus;
 use hpp_store::{EffectKind, ReadSchedule, Store};
 
+/// The checkout token the tests' merchants require.
+pub const CHECKOUT_TOKEN: &str = "test-checkout-token-0123456789";
+
+/// Checkouts per second the tests' merchants take: the simulator is not Klarna, and its
+/// time runs compressed.
+pub const CHECKOUT_RATE: u32 = 1000;
+
 /// A world: how fast time runs, and how long sessions and tokens live (world time).
 #[derive(Clone, Copy, Debug)]
 pub struct World {
@@ -83,6 +90,9 @@ impl World {
             klarna_url: klarna_url.to_owned(),
             batch: Some(self.batch()),
             effects: self.effects(),
+            init_database: true,
+            checkout_token: CHECKOUT_TOKEN.into(),
+            checkout_rate: std::num::NonZeroU32::new(CHECKOUT_RATE).unwrap(),
             ..MerchantConfig::default()
         }
     }
@@ -93,6 +103,11 @@ impl World {
         let b = self.batch();
         let e = self.effects();
         let mut args = vec![
+            "--init-database".into(),
+            "--checkout-token".into(),
+            CHECKOUT_TOKEN.into(),
+            "--checkout-rate".into(),
+            CHECKOUT_RATE.to_string(),
             "--effect-interval".into(),
             ms(e.interval),
             "--effect-batch".into(),
