@@ -81,11 +81,16 @@ pub(crate) fn router(world: Arc<World>) -> Router {
         .route("/_sim/sessions/{session_id}", get(one_session))
         .route("/_sim/sessions/{session_id}/step", post(step_session))
         .route("/_sim/clock", get(clock_now).post(advance_clock))
+        .route("/_sim/", get(crate::pages::run_page))
+        .route("/_sim", get(crate::pages::run_page))
         .layer(middleware::from_fn(loopback_only));
     Router::new()
         .merge(api)
         .merge(sim)
-        .route("/hpp/pay/{session_id}", get(payment_page))
+        .route(
+            "/hpp/pay/{session_id}",
+            get(crate::pages::payment_page).post(crate::pages::pay),
+        )
         .fallback(not_found)
         .with_state(world)
 }
@@ -506,19 +511,6 @@ async fn create_order(
     }
     let code = StatusCode::from_u16(answer.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json(code, &answer.body)
-}
-
-async fn payment_page(State(world): State<Arc<World>>, Path(session_id): Path<String>) -> Response {
-    // The consumer of a session waiting for its page starts now (an unknown id: nothing).
-    world.open_page(&session_id);
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!(
-            "hpp-sim: the consumer of session {session_id} is simulated; nothing to do here.\n"
-        ),
-    )
-        .into_response()
 }
 
 async fn summary(State(world): State<Arc<World>>) -> Response {

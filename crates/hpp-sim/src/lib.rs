@@ -117,6 +117,7 @@ mod driver;
 pub mod faults;
 mod limits;
 mod log;
+mod pages;
 mod registry;
 mod seed;
 mod sim;

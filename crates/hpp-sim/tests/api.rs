@@ -577,7 +577,7 @@ async fn the_sim_endpoints_serve_the_summary_and_the_truth() {
 }
 
 #[tokio::test]
-async fn unknown_paths_answer_404_and_the_payment_page_names_the_session() {
+async fn unknown_paths_and_the_payment_page_of_an_unknown_session_answer_404() {
     let sim = start(fast_config()).await;
     let api = Api::new(&sim);
     let unknown = api
@@ -596,12 +596,13 @@ async fn unknown_paths_answer_404_and_the_payment_page_names_the_session() {
         .send()
         .await
         .unwrap();
-    assert_eq!(page.status().as_u16(), 200);
+    // An unknown session's page: 404, an HTML page that says so (tests/pages.rs: the rest).
+    assert_eq!(page.status().as_u16(), 404);
     assert!(
         page.text()
             .await
             .unwrap()
-            .contains("session abc-123 is simulated")
+            .contains("Session expired or not found")
     );
 }
 

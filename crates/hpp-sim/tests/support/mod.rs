@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
+use axum::response::Html;
 use axum::routing::{get, post};
 use hpp_sim::{FaultConfig, SimConfig, SimHandle, Simulator};
 use serde_json::{Value, json};
@@ -270,6 +271,8 @@ pub struct Recorder {
     pub base: String,
     received: Mutex<Vec<Received>>,
     behavior: Mutex<Behavior>,
+    /// Every GET of `/ok/...` and `/back/...` (path and query): the browser's redirects.
+    visits: Mutex<Vec<String>>,
 }
 
 impl Recorder {
@@ -281,10 +284,12 @@ impl Recorder {
             base: format!("http://{}", listener.local_addr().unwrap()),
             received: Mutex::new(Vec::new()),
             behavior: Mutex::new(behavior),
+            visits: Mutex::new(Vec::new()),
         });
         let app = Router::new()
             .route("/cb/{session_id}", post(receive))
-            .route("/back/{session_id}", get(|| async { "redirected" }))
+            .route("/back/{session_id}", get(visit))
+            .route("/ok/{session_id}", get(visit))
             .with_state(Arc::clone(&recorder));
         tokio::spawn(async move { axum::serve(listener, app).await });
         recorder
@@ -306,9 +311,28 @@ impl Recorder {
             .collect()
     }
 
+    /// The `success` template: `/ok/{{session_id}}?token={{authorization_token}}`.
+    pub fn success(&self) -> String {
+        format!(
+            "{}/ok/{{{{session_id}}}}?token={{{{authorization_token}}}}",
+            self.base
+        )
+    }
+
+    /// The paths (with query) of every redirect visit so far.
+    pub fn visits(&self) -> Vec<String> {
+        self.visits.lock().unwrap().clone()
+    }
+
     pub fn set_behavior(&self, behavior: Behavior) {
         *self.behavior.lock().unwrap() = behavior;
     }
+}
+
+/// A redirect of the consumer's browser: recorded, answered with a small page.
+async fn visit(State(recorder): State<Arc<Recorder>>, uri: Uri) -> Html<&'static str> {
+    recorder.visits.lock().unwrap().push(uri.to_string());
+    Html("<!doctype html><title>merchant</title><h1 id=\"merchant\">redirected</h1>")
 }
 
 async fn receive(
