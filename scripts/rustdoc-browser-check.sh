@@ -14,10 +14,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-if ! command -v chromium >/dev/null; then
-    echo "==> installing chromium"
-    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
-fi
+bash scripts/browser-deps.sh chromium
 
 out=target/rustdoc-browser-check
 mkdir -p "$out"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Every test of the workspace: the core's model check, properties and golden payloads, the
-# spec's freshness, doctests, the store on SQLite and on Postgres, the simulator, the merchant
-# service and the end-to-end chaos run. The Postgres tests start their own throwaway cluster
-# (crates/hpp-testdb) from Debian's postgresql package: this script installs it when no
-# server binaries are there (as root, or with sudo), then runs the tests. They never skip.
+# spec's freshness, doctests, the store on SQLite and on Postgres, the simulator (its payment
+# page in headless Chromium too), the merchant service and the end-to-end chaos run. The
+# Postgres tests start their own throwaway cluster (crates/hpp-testdb) from Debian's
+# postgresql package: this script installs it when no server binaries are there (as root, or
+# with sudo), and chromium with playwright-core (scripts/browser-deps.sh) for the browser
+# test, then runs the tests. They never skip.
 #
 #   bash scripts/test.sh [ARGS...]     # ARGS go to cargo test, e.g. -p hpp-store
 set -euo pipefail
@@ -16,5 +18,9 @@ if [ -z "${HPP_TESTDB_PG_BIN:-}" ] && ! compgen -G "/usr/lib/postgresql/*/bin/in
     $SUDO apt-get update -qq
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
+
+# hpp-sim's browser test drives Debian's chromium with playwright-core: both installed when
+# missing (the test fails without them, never skips).
+bash scripts/browser-deps.sh
 
 exec cargo test --locked --workspace --all-features "$@"
