@@ -13,6 +13,9 @@
 //! | `GET /_sim/clock` | 200 `{"now": RFC 3339}`: the world's time; loopback clients only |
 //! | `POST /_sim/clock` `{"advance": "2h"}` | 200 `{"now": ...}` after moving the world's time forward by that world duration (compressed like every other); 400 a bad or negative duration; loopback clients only |
 //! | `POST /_sim/sessions/{id}/step` `{"action": "Authorize"}` | 200 the session as Read Session shows it, after the step (its callback is on its way); 409 with the core's refusal when the step is not legal; 404 unknown or expired; 400 an unknown action; loopback clients only |
+//! | `GET /hpp/pay/{id}` (the `redirect_url`) | 200 the payment page (HTML): the session and the consumer's legal moves as buttons; opening it lets a consumer waiting for its page start; 404 page unknown or expired |
+//! | `POST /hpp/pay/{id}` `action=NAME` (a form) | the consumer's move (`EnterPage`, `Authorize`, `Decline`, `Cancel`, `GoBack`, `Fail`, `Resume`), then 303 to the merchant's URL for the outcome, placeholders filled, or back to the page; 409 page with the core's refusal; 400 page a merchant's or unknown action; 404 page unknown or expired |
+//! | `GET /_sim/`, `GET /_sim` | 200 the run's page (HTML, reloads itself): counts, what the merchant got wrong, the newest sessions; loopback clients only |
 //!
 //! The Klarna endpoints above are rate limited per merchant (the Basic auth user): creating
 //! an HPP session, and creating a Klarna Payments session, each [`RateLimits::create`]

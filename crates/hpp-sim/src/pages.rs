@@ -359,7 +359,7 @@ fn see_other(target: &str) -> Response {
 }
 
 struct Row {
-    key: &'static str,
+    key: String,
     label: String,
     count: u64,
 }
@@ -395,7 +395,7 @@ struct RunPage {
 
 fn row(key: &'static str, label: &str, count: u64) -> Row {
     Row {
-        key,
+        key: key.to_owned(),
         label: label.to_owned(),
         count,
     }
@@ -409,7 +409,7 @@ fn sections(summary: &Summary) -> Vec<Section> {
         row("abandoned", "abandoned by the consumer", summary.abandoned),
     ];
     statuses.extend(summary.by_status.iter().map(|(status, count)| Row {
-        key: "status",
+        key: format!("status.{status}"),
         label: format!("now {status}"),
         count: *count,
     }));
@@ -417,10 +417,35 @@ fn sections(summary: &Summary) -> Vec<Section> {
     let r = &summary.reads;
     let d = &summary.disables;
     let o = &summary.orders;
+    // Every operation called, and its 429s when there were any.
+    let mut calls = Vec::new();
+    for (operation, tally) in &summary.calls {
+        calls.push(Row {
+            key: format!("calls.{operation}"),
+            label: operation.to_string(),
+            count: tally.calls,
+        });
+        for (what, label, count) in [
+            ("rate_limited", "429 over the limit", tally.rate_limited),
+            ("storm_refused", "429 in a storm", tally.storm_refused),
+        ] {
+            if count > 0 {
+                calls.push(Row {
+                    key: format!("calls.{operation}.{what}"),
+                    label: format!("{operation}: {label}"),
+                    count,
+                });
+            }
+        }
+    }
     vec![
         Section {
             title: "Sessions",
             rows: statuses,
+        },
+        Section {
+            title: "API calls (after Basic auth)",
+            rows: calls,
         },
         Section {
             title: "Callbacks",
@@ -451,6 +476,7 @@ fn sections(summary: &Summary) -> Vec<Section> {
                     r.injected_errors,
                 ),
                 row("reads.slowed", "reads slowed", r.slowed),
+                row("reads.stale", "reads answered stale", r.stale),
                 row("reads.after_expiry", "reads after expiry", r.after_expiry),
                 row("reads.unknown", "reads of unknown sessions", r.unknown),
                 row("disables.disabled", "disabled", d.disabled),
@@ -471,6 +497,7 @@ fn sections(summary: &Summary) -> Vec<Section> {
                     o.tokens_issued,
                 ),
                 row("orders.placed", "placed by the merchant", o.placed),
+                row("orders.answers_lost", "placed, answer lost", o.answers_lost),
                 row("orders.klarna_placed", "placed by Klarna", o.klarna_placed),
                 row("orders.missed", "missed", o.missed),
                 row(

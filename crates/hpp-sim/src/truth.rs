@@ -273,7 +273,8 @@ pub struct Redirect {
     pub which: String,
     /// The URL with its placeholders filled.
     pub url: String,
-    /// What the merchant answered (none when the URL was not visited: not loopback).
+    /// What the merchant answered; none when the simulator did not visit the URL itself
+    /// (not loopback, or a browser on the payment page was sent there and went on its own).
     pub answer: Option<Answer>,
 }
 

@@ -314,7 +314,14 @@ async fn with_simulated_consumers_the_page_still_shows_and_steps() {
 
 #[tokio::test]
 async fn the_run_page_shows_the_counts_the_problems_and_the_sessions() {
-    let sim = start(manual_config()).await;
+    let mut config = manual_config();
+    // Create order refused for the first hour: its 429s show on the page.
+    config.faults.storms.push(hpp_sim::Storm {
+        operation: hpp_sim::Operation::CreateOrder,
+        start: Duration::ZERO,
+        length: Duration::from_secs(3600),
+    });
+    let sim = start(config).await;
     let api = Api::new(&sim);
     let recorder = Recorder::start(Behavior::Answer(200)).await;
     let run = |api: Api| async move {
@@ -344,6 +351,7 @@ async fn the_run_page_shows_the_counts_the_problems_and_the_sessions() {
     api.step(&paid, "Authorize").await;
     // Both callbacks (IN_PROGRESS, COMPLETED) acknowledged and counted.
     let started = Instant::now();
+    assert_eq!(api.order("no-such-token", None).await.code, 429);
     let summary = loop {
         let summary = sim.summary();
         if summary.callbacks.acknowledged == 2 {
@@ -365,6 +373,15 @@ async fn the_run_page_shows_the_counts_the_problems_and_the_sessions() {
     )));
     assert_eq!(summary.callbacks.sent, 2, "{summary:?}");
     assert!(body.contains("data-count=\"sessions\">2<"));
+    assert!(
+        body.contains("data-count=\"calls.create_session\">2<"),
+        "{body}"
+    );
+    assert!(body.contains("data-count=\"calls.create_order.storm_refused\">1<"));
+    assert!(
+        !body.contains("calls.create_session.storm_refused"),
+        "no empty 429 rows"
+    );
     assert!(body.contains("now COMPLETED"));
     assert!(body.contains("now WAITING"));
     for id in [&paid, &waiting] {
