@@ -513,7 +513,7 @@ fn sections(summary: &Summary) -> Vec<Section> {
                 ),
                 row(
                     "redirects",
-                    "redirects the simulator followed",
+                    "redirects consumers followed",
                     summary.redirects,
                 ),
             ],
