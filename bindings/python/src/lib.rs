@@ -8,11 +8,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+use std::borrow::Cow;
 use std::fmt::Display;
 
 use hpp_status::Observation;
 use hpp_status::wire::{SessionResponse, StatusCallback, Timestamp};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyString, PyType};
@@ -295,26 +296,26 @@ impl Session {
     }
 }
 
-/// The JSON text of a body given as `str` or `bytes`.
-fn body_text<'a>(body: &'a Bound<'_, PyAny>) -> PyResult<std::borrow::Cow<'a, str>> {
+/// The bytes of a body given as `str` (its UTF-8) or `bytes` (as they are: JSON's reader
+/// decides, as the core's does).
+fn body_bytes<'a>(body: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(text) = body.cast::<PyString>() {
-        return text.to_cow();
+        return Ok(match text.to_cow()? {
+            Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+            Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+        });
     }
     if let Ok(bytes) = body.cast::<PyBytes>() {
-        return std::str::from_utf8(bytes.as_bytes())
-            .map(std::borrow::Cow::Borrowed)
-            .map_err(|error| value_error(format_args!("the body is not UTF-8: {error}")));
+        return Ok(Cow::Borrowed(bytes.as_bytes()));
     }
-    Err(pyo3::exceptions::PyTypeError::new_err(
-        "the body must be str or bytes",
-    ))
+    Err(PyTypeError::new_err("the body must be str or bytes"))
 }
 
 /// A Read Session body (`str` or `bytes`), read leniently; `ValueError` when it is not a
 /// JSON object.
 #[pyfunction]
 fn parse_session(body: &Bound<'_, PyAny>) -> PyResult<Session> {
-    let session: SessionResponse = serde_json::from_str(&body_text(body)?)
+    let session: SessionResponse = serde_json::from_slice(&body_bytes(body)?)
         .map_err(|error| value_error(format_args!("not a Read Session body: {error}")))?;
     Ok(Session {
         session,
@@ -327,7 +328,7 @@ fn parse_session(body: &Bound<'_, PyAny>) -> PyResult<Session> {
 /// JSON object with a `session` object.
 #[pyfunction]
 fn parse_callback(body: &Bound<'_, PyAny>) -> PyResult<Session> {
-    let callback: StatusCallback = serde_json::from_str(&body_text(body)?)
+    let callback: StatusCallback = serde_json::from_slice(&body_bytes(body)?)
         .map_err(|error| value_error(format_args!("not a status callback body: {error}")))?;
     Ok(Session {
         callback_problems: callback.problems.iter().map(|p| p.field()).collect(),
@@ -404,7 +405,7 @@ impl Tracker {
     /// A tracker from its stored form; strict: `ValueError` for an unknown or missing field.
     #[classmethod]
     fn from_json(_class: &Bound<'_, PyType>, text: &Bound<'_, PyAny>) -> PyResult<Tracker> {
-        let tracker = serde_json::from_str(&body_text(text)?)
+        let tracker = serde_json::from_slice(&body_bytes(text)?)
             .map_err(|error| value_error(format_args!("not a stored tracker: {error}")))?;
         Ok(Tracker { tracker })
     }
