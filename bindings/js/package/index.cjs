@@ -21,6 +21,29 @@ const OUTCOMES = KINDS.flatMap((kind) => [
 ]);
 
 const STATUSES = Object.freeze(raw.statusNames());
+// A status name's index in the core's order, for the tracker's fast path.
+const STATUS_INDEX = new Map(STATUSES.map((name, index) => [name, index]));
+const REFUSED = 0xffffffff;
+
+// The tracker's fast path writes an ASCII `updatedAt` straight into a buffer of the module's
+// memory (raw.scratchAddress()) instead of allocating a copy for each call.
+const SCRATCH = raw.scratchAddress();
+const SCRATCH_LEN = 40;
+const MEMORY = raw.wasmMemory();
+let bytes = new Uint8Array(MEMORY.buffer);
+
+/** Writes `text` into the scratch buffer; its length, or -1 when it does not fit or is not ASCII. */
+function toScratch(text) {
+  const length = text.length;
+  if (length > SCRATCH_LEN) return -1;
+  if (bytes.byteLength === 0) bytes = new Uint8Array(MEMORY.buffer); // memory grew: a new buffer
+  for (let i = 0; i < length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7f) return -1;
+    bytes[SCRATCH + i] = code;
+  }
+  return length;
+}
 const ACTIONS = Object.freeze(raw.actionNames());
 
 function parseStatus(text) {
@@ -63,18 +86,36 @@ function parseCallback(body) {
   return typeof given === 'string' ? raw.parseCallback(given) : raw.parseCallbackBytes(given);
 }
 
+// A tracker is a slot of the module's arena, freed when its object is collected.
+const SLOTS = new FinalizationRegistry((slot) => raw.trackerDrop(slot));
+const ADOPT = Symbol('adopt a slot');
+
+function refused(code) {
+  if (code === REFUSED) throw new Error(raw.takeError());
+  return code;
+}
+
 /** Merges every report of one session into the one status to believe. */
 class Tracker {
-  #inner;
+  #slot;
 
   /** A tracker that has seen nothing. */
-  constructor() {
-    this.#inner = new raw.Tracker();
+  constructor(...adopt) {
+    // `fromJSON` hands over a slot it filled, with a key only this module holds.
+    this.#slot = adopt[0] === ADOPT ? adopt[1] : raw.trackerNew();
+    SLOTS.register(this, this.#slot);
   }
 
   /** One delivery: a wire status name and its RFC 3339 `updated_at`. */
   observe(status, updatedAt) {
-    return OUTCOMES[this.#inner.observe(status, updatedAt)];
+    const index = STATUS_INDEX.get(status);
+    if (index === undefined) raw.parseStatus(String(status)); // throws the core's message
+    const length = typeof updatedAt === 'string' ? toScratch(updatedAt) : -1;
+    const code =
+      length >= 0
+        ? raw.trackerObserveScratch(this.#slot, index, length)
+        : raw.trackerObserve(this.#slot, index, String(updatedAt));
+    return OUTCOMES[refused(code)];
   }
 
   /** A session from parseSession or parseCallback; throws saying why it cannot be ordered. */
@@ -82,33 +123,29 @@ class Tracker {
     if (!(session instanceof raw.Session)) {
       throw new TypeError('observeSession takes what parseSession or parseCallback returned');
     }
-    return OUTCOMES[this.#inner.observeSession(session)];
+    return OUTCOMES[refused(raw.trackerObserveSession(this.#slot, session))];
   }
 
   /** The status to believe, or undefined before any observation. */
   get status() {
-    return this.#inner.status;
+    return raw.trackerStatus(this.#slot);
   }
 
   /** The `updated_at` held, as the Rust crate writes it, or undefined. */
   get updatedAt() {
-    return this.#inner.updatedAt;
+    return raw.trackerUpdatedAt(this.#slot);
   }
 
   /** The stored form as an object: JSON.stringify(tracker) is the Rust crate's JSON. */
   toJSON() {
-    return JSON.parse(this.#inner.toJsonText());
+    return JSON.parse(raw.trackerToJson(this.#slot));
   }
 
   /** A tracker from its stored form (the object or its text); strict. */
   static fromJSON(value) {
     const text = typeof value === 'string' ? value : JSON.stringify(value);
     if (typeof text !== 'string') throw new TypeError('not a stored tracker: ' + String(value));
-    const inner = raw.Tracker.fromJsonText(text);
-    const tracker = new Tracker();
-    tracker.#inner.free();
-    tracker.#inner = inner;
-    return tracker;
+    return new Tracker(ADOPT, refused(raw.trackerFromJson(text)));
   }
 }
 

@@ -12,6 +12,8 @@
 
 use hpp_status::wire::{SessionResponse, StatusCallback, Timestamp};
 use hpp_status::{Action, Observation, Outcome, OutcomeKind, Status};
+use std::cell::{Cell, RefCell};
+
 use wasm_bindgen::prelude::*;
 
 /// A status by its wire name, or the core's message for anything else.
@@ -245,24 +247,33 @@ pub fn parse_callback_bytes(body: &[u8]) -> Result<Session, JsError> {
     Session::read_callback(body).map_err(js)
 }
 
-/// The core's tracker over wire timestamps.
-#[wasm_bindgen]
+/// The longest `updated_at` the scratch path takes; longer ones go through `trackerObserve`.
+pub const SCRATCH_LEN: usize = 40;
+
+/// The code the observing exports return for a refused delivery: the reason is then
+/// `takeError`'s.
+pub const REFUSED: u32 = u32::MAX;
+
+/// A tracker of the core over wire timestamps, with the conversions the exports make.
 #[derive(Default)]
 pub struct Tracker {
     tracker: hpp_status::Tracker<Timestamp>,
 }
 
 impl Tracker {
-    /// [`observe`](Tracker::observe), for the host's tests.
+    /// One delivery: a wire status name and RFC 3339 text; its outcome code, or why not.
     pub fn observe_text(&mut self, status_name: &str, updated_at: &str) -> Result<u32, String> {
-        let status = status(status_name)?;
+        self.observe_status(status(status_name)?, updated_at)
+    }
+
+    fn observe_status(&mut self, status: Status, updated_at: &str) -> Result<u32, String> {
         let updated_at: Timestamp = updated_at.parse().map_err(|e| format!("{e}"))?;
         Ok(outcome_code(
             &self.tracker.observe(Observation::new(status, updated_at)),
         ))
     }
 
-    /// [`observe_session`](Tracker::observe_session), for the host's tests.
+    /// A parsed session; its outcome code, or why it cannot be ordered.
     pub fn observe_read(&mut self, session: &Session) -> Result<u32, String> {
         let seen = session
             .session
@@ -284,51 +295,151 @@ impl Tracker {
     }
 }
 
-#[wasm_bindgen]
-impl Tracker {
-    /// A tracker that has seen nothing.
-    #[wasm_bindgen(constructor)]
-    pub fn new() -> Tracker {
-        Tracker::default()
+/// The trackers the JavaScript side holds, by slot. A JavaScript `Tracker` is a slot number
+/// (freed by a `FinalizationRegistry` when the object is collected), not a wasm-bindgen
+/// class: registering a class instance with its unregister token costs about 340 ns on
+/// Node.js 20, six times an observation, and a merchant makes a tracker per delivery when
+/// it loads one from storage.
+#[derive(Default)]
+struct Arena {
+    slots: Vec<Option<Tracker>>,
+    free: Vec<u32>,
+    /// Why the last refused call was refused, until taken.
+    error: Option<String>,
+}
+
+impl Arena {
+    fn insert(&mut self, tracker: Tracker) -> u32 {
+        if let Some(slot) = self.free.pop() {
+            self.slots[slot as usize] = Some(tracker);
+            return slot;
+        }
+        self.slots.push(Some(tracker));
+        u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
     }
 
-    /// Takes in one delivery (a wire status name and RFC 3339 text) and returns its outcome
-    /// code (see `outcome_code`).
-    pub fn observe(&mut self, status_name: &str, updated_at: &str) -> Result<u32, JsError> {
-        self.observe_text(status_name, updated_at).map_err(js)
+    fn refuse(&mut self, error: String) -> u32 {
+        self.error = Some(error);
+        REFUSED
     }
 
-    /// Takes in a parsed session; an error saying why when it cannot be ordered.
-    #[wasm_bindgen(js_name = observeSession)]
-    pub fn observe_session(&mut self, session: &Session) -> Result<u32, JsError> {
-        self.observe_read(session).map_err(js)
+    /// `run` on the tracker in `slot`: its code, or [`REFUSED`] with the reason kept.
+    fn with(&mut self, slot: u32, run: impl FnOnce(&mut Tracker) -> Result<u32, String>) -> u32 {
+        let result = match self.slots.get_mut(slot as usize) {
+            Some(Some(tracker)) => run(tracker),
+            _ => Err(format!("no tracker in slot {slot}")),
+        };
+        result.unwrap_or_else(|error| self.refuse(error))
     }
+}
 
-    /// The status to believe, or `undefined` before any observation.
-    #[wasm_bindgen(getter)]
-    pub fn status(&self) -> Option<String> {
-        self.tracker
-            .status()
-            .map(|status| status.as_str().to_owned())
-    }
+thread_local! {
+    static ARENA: RefCell<Arena> = RefCell::new(Arena::default());
+    /// Where the JavaScript layer writes an ASCII `updated_at` for `trackerObserveScratch`:
+    /// no allocation and no string crosses the boundary. Cells, because the bytes change
+    /// behind shared references (written from outside Rust, between calls).
+    static SCRATCH: [Cell<u8>; SCRATCH_LEN] = const { [const { Cell::new(0) }; SCRATCH_LEN] };
+}
 
-    /// The `updated_at` held, in the core's form, or `undefined`.
-    #[wasm_bindgen(getter, js_name = updatedAt)]
-    pub fn updated_at(&self) -> Option<String> {
-        self.tracker
-            .latest()
-            .map(|seen| seen.updated_at.to_string())
-    }
+fn arena<R>(run: impl FnOnce(&mut Arena) -> R) -> R {
+    ARENA.with(|arena| run(&mut arena.borrow_mut()))
+}
 
-    /// The stored form, the Rust crate's JSON text.
-    #[wasm_bindgen(js_name = toJsonText)]
-    pub fn to_json_text(&self) -> Result<String, JsError> {
-        self.stored().map_err(js)
-    }
+/// The address of the scratch buffer in the module's memory.
+#[wasm_bindgen(js_name = scratchAddress)]
+pub fn scratch_address() -> usize {
+    SCRATCH.with(|scratch| scratch.as_ptr() as usize)
+}
 
-    /// A tracker from its stored form (text); strict.
-    #[wasm_bindgen(js_name = fromJsonText)]
-    pub fn from_json_text(text: &str) -> Result<Tracker, JsError> {
-        Tracker::from_stored(text).map_err(js)
+/// The module's memory, for the JavaScript layer to write into the scratch buffer.
+#[wasm_bindgen(js_name = wasmMemory)]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
+}
+
+/// A new tracker that has seen nothing: its slot.
+#[wasm_bindgen(js_name = trackerNew)]
+pub fn tracker_new() -> u32 {
+    arena(|arena| arena.insert(Tracker::default()))
+}
+
+/// A tracker from its stored form (text), strict: its slot, or [`REFUSED`].
+#[wasm_bindgen(js_name = trackerFromJson)]
+pub fn tracker_from_json(text: &str) -> u32 {
+    match Tracker::from_stored(text) {
+        Ok(tracker) => arena(|arena| arena.insert(tracker)),
+        Err(error) => arena(|arena| arena.refuse(error)),
     }
+}
+
+/// Frees a slot (the JavaScript object was collected).
+#[wasm_bindgen(js_name = trackerDrop)]
+pub fn tracker_drop(slot: u32) {
+    arena(|arena| {
+        if let Some(entry @ Some(_)) = arena.slots.get_mut(slot as usize) {
+            *entry = None;
+            arena.free.push(slot);
+        }
+    });
+}
+
+/// One delivery: the status by its index in `Status::ALL` (the JavaScript layer maps names to
+/// indices) and `updated_at` as text. The outcome code, or [`REFUSED`].
+#[wasm_bindgen(js_name = trackerObserve)]
+pub fn tracker_observe(slot: u32, status: u8, updated_at: &str) -> u32 {
+    let Some(status) = Status::ALL.get(usize::from(status)).copied() else {
+        return arena(|arena| arena.refuse(format!("no status has the index {status}")));
+    };
+    arena(|arena| arena.with(slot, |tracker| tracker.observe_status(status, updated_at)))
+}
+
+/// [`tracker_observe`] with `updated_at` in the first `len` bytes of the scratch buffer.
+#[wasm_bindgen(js_name = trackerObserveScratch)]
+pub fn tracker_observe_scratch(slot: u32, status: u8, len: usize) -> u32 {
+    let mut bytes = [0; SCRATCH_LEN];
+    SCRATCH.with(|scratch| {
+        for (byte, cell) in bytes.iter_mut().zip(scratch) {
+            *byte = cell.get();
+        }
+    });
+    match core::str::from_utf8(&bytes[..len.min(SCRATCH_LEN)]) {
+        Ok(text) => tracker_observe(slot, status, text),
+        Err(error) => arena(|arena| arena.refuse(format!("the scratch holds no text: {error}"))),
+    }
+}
+
+/// A parsed session: the outcome code, or [`REFUSED`] (it cannot be ordered).
+#[wasm_bindgen(js_name = trackerObserveSession)]
+pub fn tracker_observe_session(slot: u32, session: &Session) -> u32 {
+    arena(|arena| arena.with(slot, |tracker| tracker.observe_read(session)))
+}
+
+/// The status the tracker in `slot` believes, or `undefined`.
+#[wasm_bindgen(js_name = trackerStatus)]
+pub fn tracker_status(slot: u32) -> Option<String> {
+    arena(|arena| {
+        let tracker = arena.slots.get(slot as usize)?.as_ref()?;
+        Some(tracker.tracker.status()?.as_str().to_owned())
+    })
+}
+
+/// The `updated_at` the tracker in `slot` holds, in the core's form, or `undefined`.
+#[wasm_bindgen(js_name = trackerUpdatedAt)]
+pub fn tracker_updated_at(slot: u32) -> Option<String> {
+    arena(|arena| {
+        let tracker = arena.slots.get(slot as usize)?.as_ref()?;
+        Some(tracker.tracker.latest()?.updated_at.to_string())
+    })
+}
+
+/// The stored form of the tracker in `slot`, or `undefined` when the slot is empty.
+#[wasm_bindgen(js_name = trackerToJson)]
+pub fn tracker_to_json(slot: u32) -> Option<String> {
+    arena(|arena| arena.slots.get(slot as usize)?.as_ref()?.stored().ok())
+}
+
+/// Why the last refused call was refused (once), or `undefined`.
+#[wasm_bindgen(js_name = takeError)]
+pub fn take_error() -> Option<String> {
+    arena(|arena| arena.error.take())
 }
