@@ -7,19 +7,22 @@
 #   bash scripts/bindings.sh            # build both
 #   bash scripts/bindings.sh --test     # build both, then install each into a clean
 #                                       # environment and run its suite (pytest, node --test)
+#   bash scripts/bindings.sh --bench    # build both, install them likewise, and run the
+#                                       # benchmarks of Tracker.observe (bench.py, bench.mjs)
 #
-# Needs: the wasm32-unknown-unknown target, wasm-bindgen (the CLI at the exact version of the
-# wasm-bindgen library in Cargo.lock), maturin, Node.js and npm, python3 with venv; with
-# --test, pytest. `.ci/run` installs the first three when missing; TOOLS (below) holds a
-# virtual environment with maturin and pytest, made here when missing.
+# Installs what it needs when missing (skipped when present): the wasm32-unknown-unknown
+# target, wasm-bindgen's CLI at the exact version of the library in Cargo.lock (minutes to
+# build, once), and maturin in a virtual environment under target/. Needs Node.js 20 with npm
+# and python3 with venv; the test environments get pytest from PyPI.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-test=false
+mode=build
 case "${1:-}" in
---test) test=true ;;
+--test) mode=test ;;
+--bench) mode=bench ;;
 "") ;;
-*) echo "usage: bash scripts/bindings.sh [--test]" >&2; exit 2 ;;
+*) echo "usage: bash scripts/bindings.sh [--test | --bench]" >&2; exit 2 ;;
 esac
 
 out=target/bindings
@@ -36,16 +39,21 @@ if [[ $npm_version != "$version" ]]; then
     echo "bindings/js/package/package.json says ${npm_version}, the crate is ${version}" >&2
     exit 1
 fi
+# What the build needs, installed when missing (each step is skipped when present).
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    echo "==> rustup target add wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown
+fi
 if [[ $(wasm-bindgen --version 2>/dev/null) != "wasm-bindgen ${wasm_bindgen_version}" ]]; then
-    echo "wasm-bindgen ${wasm_bindgen_version} is needed (the library's version in Cargo.lock):" >&2
-    echo "  cargo install --locked wasm-bindgen-cli --version ${wasm_bindgen_version}" >&2
-    exit 1
+    # Minutes on 2 cores, once: the CLI must be the exact version of the library.
+    echo "==> cargo install --locked wasm-bindgen-cli --version ${wasm_bindgen_version}"
+    cargo install --locked --quiet wasm-bindgen-cli --version "$wasm_bindgen_version"
 fi
 TOOLS=${HPP_BINDINGS_TOOLS:-target/bindings-tools}
-if [[ ! -x $TOOLS/bin/maturin ]] || { $test && [[ ! -x $TOOLS/bin/pytest ]]; }; then
-    echo "==> a virtual environment with maturin and pytest: ${TOOLS}"
+if [[ ! -x $TOOLS/bin/maturin ]]; then
+    echo "==> a virtual environment with maturin: ${TOOLS}"
     python3 -m venv "$TOOLS"
-    "$TOOLS/bin/pip" install --quiet --disable-pip-version-check maturin pytest
+    "$TOOLS/bin/pip" install --quiet --disable-pip-version-check maturin
 fi
 
 rm -rf "$out"
@@ -91,21 +99,30 @@ if (($(wc -c <"$wheel") >= 1024 * 1024)); then
     echo "the wheel is over the 1 MB budget" >&2
     exit 1
 fi
-$test || exit 0
+[[ $mode != build ]] || exit 0
 
-# Each package installed into a clean environment, as a user would, then its suite.
+# Each package installed into a clean environment, as a user would.
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-echo "==> pytest, the wheel in a fresh virtual environment"
+repo=$PWD
 python3 -m venv "$scratch/venv"
 "$scratch/venv/bin/pip" install --quiet --disable-pip-version-check "$wheel" pytest
-(cd "$scratch" && "$scratch/venv/bin/python" -m pytest -q -p no:cacheprovider "$OLDPWD/bindings/python/tests")
-
-echo "==> node --test, the tarball in a fresh npm project"
 mkdir "$scratch/project"
-# The suites are copied into the project, so that `hpp-status` resolves to what npm
-# installed there (ES modules do not read NODE_PATH).
-cp bindings/js/tests/*.test.mjs bindings/js/tests/*.test.cjs "$scratch/project/"
+cp bindings/js/tests/*.test.mjs bindings/js/tests/*.test.cjs bindings/js/bench.mjs "$scratch/project/"
 (cd "$scratch/project" && npm init -y >/dev/null &&
-    npm install --silent --no-audit --no-fund "$OLDPWD/$tgz" &&
-    HPP_VECTORS="$OLDPWD/bindings/vectors.json" node --test --test-reporter=spec ./*.test.mjs ./*.test.cjs)
+    npm install --silent --no-audit --no-fund "$repo/$tgz")
+
+if [[ $mode == bench ]]; then
+    echo "==> benchmarks: Tracker.observe with wire strings, binding vs hand-written"
+    (cd "$scratch" && "$scratch/venv/bin/python" "$repo/bindings/python/bench.py")
+    (cd "$scratch/project" && node bench.mjs)
+    exit 0
+fi
+
+echo "==> pytest, the wheel in a fresh virtual environment"
+(cd "$scratch" && "$scratch/venv/bin/python" -m pytest -q -p no:cacheprovider "$repo/bindings/python/tests")
+# The suites are run inside the fresh project, so that `hpp-status` resolves to what npm
+# installed there (ES modules do not read NODE_PATH).
+echo "==> node --test, the tarball in a fresh npm project"
+(cd "$scratch/project" &&
+    HPP_VECTORS="$repo/bindings/vectors.json" node --test --test-reporter=spec ./*.test.mjs ./*.test.cjs)

@@ -4,6 +4,9 @@
 # service and the end-to-end chaos run. The Postgres tests start their own throwaway cluster
 # (crates/hpp-testdb) from Debian's postgresql package: this script installs it when no
 # server binaries are there (as root, or with sudo), then runs the tests. They never skip.
+# Without ARGS, the bindings' suites run too: the npm package and the Python wheel built,
+# installed into a clean npm project and a clean virtual environment, and replaying
+# bindings/vectors.json (scripts/bindings.sh --test, which installs its tools when missing).
 #
 #   bash scripts/test.sh [ARGS...]     # ARGS go to cargo test, e.g. -p hpp-store
 set -euo pipefail
@@ -17,4 +20,7 @@ if [ -z "${HPP_TESTDB_PG_BIN:-}" ] && ! compgen -G "/usr/lib/postgresql/*/bin/in
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
 
-exec cargo test --locked --workspace --all-features "$@"
+cargo test --locked --workspace --all-features "$@"
+if [ "$#" -eq 0 ]; then
+    bash scripts/bindings.sh --test
+fi
