@@ -4,8 +4,9 @@
 //! This is the raw layer; the package's public API is the JavaScript around it
 //! (`package/index.cjs`, typed by `package/index.d.ts`), which turns refusals into
 //! `TransitionError`s and codes into outcome objects. Every rule, message and stored form is
-//! the core's: this crate only converts. Each export has a pure twin returning
-//! `Result<_, String>`, so that the host's tests can call it without a JavaScript engine.
+//! the core's: this crate only converts. The conversions are plain Rust ([`Tracker`],
+//! [`Session::read_session`], [`Session::read_callback`], returning `Result<_, String>`), so
+//! that the host's tests (`tests/vectors.rs`) call them without a JavaScript engine.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -397,12 +398,13 @@ pub fn tracker_observe(slot: u32, status: u8, updated_at: &str) -> u32 {
 #[wasm_bindgen(js_name = trackerObserveScratch)]
 pub fn tracker_observe_scratch(slot: u32, status: u8, len: usize) -> u32 {
     let mut bytes = [0; SCRATCH_LEN];
+    let bytes = &mut bytes[..len.min(SCRATCH_LEN)];
     SCRATCH.with(|scratch| {
         for (byte, cell) in bytes.iter_mut().zip(scratch) {
             *byte = cell.get();
         }
     });
-    match core::str::from_utf8(&bytes[..len.min(SCRATCH_LEN)]) {
+    match core::str::from_utf8(bytes) {
         Ok(text) => tracker_observe(slot, status, text),
         Err(error) => arena(|arena| arena.refuse(format!("the scratch holds no text: {error}"))),
     }
