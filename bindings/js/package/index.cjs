@@ -108,8 +108,9 @@ class Tracker {
 
   /** One delivery: a wire status name and its RFC 3339 `updated_at`. */
   observe(status, updatedAt) {
-    const index = STATUS_INDEX.get(status);
-    if (index === undefined) raw.parseStatus(String(status)); // throws the core's message
+    let index = STATUS_INDEX.get(status);
+    // Not a name as given: the core's message, or the name its text is (a String object...).
+    if (index === undefined) index = STATUS_INDEX.get(raw.parseStatus(String(status)));
     const length = typeof updatedAt === 'string' ? toScratch(updatedAt) : -1;
     const code =
       length >= 0

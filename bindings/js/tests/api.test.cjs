@@ -38,6 +38,10 @@ test('the tracker classifies deliveries and stores the Rust crate\'s form', () =
   assert.throws(() => hpp.Tracker.fromJSON({ v: 2, latest: null }), /unknown field/);
   assert.throws(() => hpp.Tracker.fromJSON({}), /missing field/);
   assert.throws(() => tracker.observe('COMPLETED', '2019-05-13'), /invalid RFC 3339 timestamp/);
+  // A status given as an object whose text is a name is that status, never another one.
+  const other = new hpp.Tracker();
+  assert.equal(other.observe(new String('BACK'), '2019-05-13T14:51:46.288Z').kind, 'advanced');
+  assert.equal(other.status, 'BACK');
 });
 
 test('bodies as text or bytes; a payload that cannot be ordered says why', () => {
