@@ -5,7 +5,10 @@
 # Postgres tests start their own throwaway cluster (crates/hpp-testdb) from Debian's
 # postgresql package: this script installs it when no server binaries are there (as root, or
 # with sudo), and chromium with playwright-core (scripts/browser-deps.sh) for the browser
-# test, then runs the tests. They never skip.
+# test, then runs the tests. They never skip. Without ARGS, the bindings' suites run too: the
+# npm package and the Python wheel built, installed into a clean npm project and a clean
+# virtual environment, and replaying bindings/vectors.json (scripts/bindings.sh --test, which
+# installs its tools when missing).
 #
 #   bash scripts/test.sh [ARGS...]     # ARGS go to cargo test, e.g. -p hpp-store
 set -euo pipefail
@@ -23,4 +26,7 @@ fi
 # missing (the test fails without them, never skips).
 bash scripts/browser-deps.sh
 
-exec cargo test --locked --workspace --all-features "$@"
+cargo test --locked --workspace --all-features "$@"
+if [ "$#" -eq 0 ]; then
+    bash scripts/bindings.sh --test
+fi
