@@ -93,6 +93,8 @@ fn merchant_config(cli: &Cli, database_url: String, klarna_url: &str) -> Merchan
             interval: Duration::from_millis(20),
             batch_size: 20,
             lease: at(5 * 60).max(Duration::from_millis(300)),
+            retry_min: at(10).max(Duration::from_millis(10)),
+            retry_max: at(120).max(Duration::from_millis(100)),
         },
         ..MerchantConfig::default()
     }

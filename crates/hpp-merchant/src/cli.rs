@@ -23,7 +23,7 @@ use std::time::Duration;
 use clap::Parser;
 use hpp_store::ReadSchedule;
 
-use crate::{BatchConfig, EffectConfig, MerchantConfig};
+use crate::{BatchConfig, Budgets, EffectConfig, MerchantConfig};
 
 /// Parses a duration such as `30s`, `250ms`, `1.5s`, `10m`, `1h 30m` or ISO 8601 (`PT5S`),
 /// with jiff.
@@ -126,6 +126,30 @@ pub struct Cli {
     /// done by another after it).
     #[arg(long, env = "HPP_MERCHANT_EFFECT_LEASE", default_value = "60s", value_parser = parse_duration)]
     pub effect_lease: Duration,
+    /// The first pause before a failed effect is tried again (doubled with jitter each
+    /// time, never shorter than a 429's Retry-After).
+    #[arg(long, env = "HPP_MERCHANT_EFFECT_RETRY_MIN", default_value = "1s", value_parser = parse_duration)]
+    pub effect_retry_min: Duration,
+    /// The longest pause between two tries of a failed effect.
+    #[arg(long, env = "HPP_MERCHANT_EFFECT_RETRY_MAX", default_value = "60s", value_parser = parse_duration)]
+    pub effect_retry_max: Duration,
+    /// Calls a second this instance allows itself to create sessions (Klarna: 40 live, 5 in
+    /// the playground; each checkout creates a payment session and an HPP session, each
+    /// with a budget of this size). 0: no budget.
+    #[arg(long, env = "HPP_MERCHANT_BUDGET_CREATE", default_value_t = Budgets::default().create)]
+    pub budget_create: u32,
+    /// Calls a second for everything else together: reads, orders, disables (Klarna: 200
+    /// live, 50 in the playground). 0: no budget.
+    #[arg(long, env = "HPP_MERCHANT_BUDGET_OTHER", default_value_t = Budgets::default().other)]
+    pub budget_other: u32,
+    /// Of those, what the batch's reads may use: the rest stays for orders and the reads
+    /// callbacks ask for. 0: no budget of its own.
+    #[arg(long, env = "HPP_MERCHANT_BUDGET_BATCH_READS", default_value_t = Budgets::default().batch_reads)]
+    pub budget_batch_reads: u32,
+    /// A PEM file of certificate authorities to trust for --klarna-url besides the
+    /// platform's (SSL_CERT_FILE is honoured too).
+    #[arg(long, env = "HPP_MERCHANT_KLARNA_CA", value_name = "FILE")]
+    pub klarna_ca: Option<std::path::PathBuf>,
     /// The name this instance claims effects under (default: from the port and process id).
     #[arg(long, env = "HPP_MERCHANT_WORKER_NAME")]
     pub worker_name: Option<String>,
@@ -180,12 +204,20 @@ impl Cli {
                 interval: self.effect_interval,
                 batch_size: self.effect_batch,
                 lease: self.effect_lease,
+                retry_min: self.effect_retry_min,
+                retry_max: self.effect_retry_max,
             },
             worker_name: self.worker_name.clone(),
             init_database: self.init_database,
             checkout_token: self.checkout_token.clone(),
             checkout_rate: self.checkout_rate,
             max_requests: self.max_requests,
+            budgets: Budgets {
+                create: self.budget_create,
+                other: self.budget_other,
+                batch_reads: self.budget_batch_reads,
+            },
+            klarna_ca: self.klarna_ca.clone(),
         }
     }
 }
@@ -201,6 +233,9 @@ mod tests {
         let defaults = MerchantConfig::default();
         assert_eq!(config.checkout_rate, defaults.checkout_rate);
         assert_eq!(config.max_requests, defaults.max_requests);
+        assert_eq!(config.budgets, defaults.budgets);
+        assert_eq!(config.effects, defaults.effects);
+        assert_eq!(config.klarna_ca, None);
         assert_eq!(config.init_database, defaults.init_database);
         assert_eq!(config.database_url, defaults.database_url);
         assert_eq!(config.klarna_url, defaults.klarna_url);

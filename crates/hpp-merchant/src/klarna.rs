@@ -1,11 +1,20 @@
 //! The calls the merchant makes to Klarna (or the simulator): create a Klarna Payments
-//! session, create an HPP session, Read Session, create order.
+//! session, create an HPP session, Read Session, create order; over HTTPS (rustls, the
+//! platform's roots, `SSL_CERT_FILE` honoured) and within Klarna's rate limits.
+//!
+//! The merchant shapes its own traffic: each of Klarna's rate-limit categories has a budget
+//! ([`Budgets`]) the calls wait for (GCRA, `governor`), and a 429 pauses the whole category
+//! for its `Retry-After`, so that one busy caller does not earn everyone else a 429 too.
 
-use std::sync::Arc;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hpp_status::wire::{PlaceOrderMode, SessionResponse, Timestamp};
+use hpp_store::AttemptAnswer;
 use serde::Deserialize;
+use tokio::time::Instant;
 
 use crate::metrics::{Metrics, name};
 
@@ -68,17 +77,82 @@ pub(crate) enum Read {
     NotFound,
 }
 
-/// What create order said.
-#[derive(Debug)]
-pub(crate) enum OrderAnswer {
-    /// 200: placed, with the order id.
-    Placed { order_id: String },
-    /// 404 "Invalid authorization token": expired, unknown, or already used (by an earlier
-    /// attempt of this placement, if there was one).
-    InvalidToken { body: String },
+/// Requests per second the merchant allows itself in each of Klarna's rate-limit
+/// categories; 0 sets no budget (the calls still honour a 429's `Retry-After`).
+///
+/// ```
+/// use hpp_merchant::Budgets;
+///
+/// let budgets = Budgets::default();
+/// assert!(budgets.create < 40 && budgets.other < 200); // Klarna's live limits
+/// assert!(budgets.batch_reads < budgets.other); // orders and callback reads keep a share
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budgets {
+    /// Creating an HPP session, and (a budget of its own) creating a Klarna Payments
+    /// session (default 36 a second: Klarna allows 40 live, 5 in the playground).
+    pub create: u32,
+    /// Every other call together: reads, orders, disables (default 180: Klarna allows 200
+    /// live, 50 in the playground).
+    pub other: u32,
+    /// Of `other`, what the batch's reads may use (default 150): the rest is kept for
+    /// placing orders, whose tokens expire, and for the reads callbacks ask for.
+    pub batch_reads: u32,
 }
 
-/// The Klarna API client: base URL and Basic auth credentials.
+impl Default for Budgets {
+    fn default() -> Budgets {
+        Budgets {
+            create: 36,
+            other: 180,
+            batch_reads: 150,
+        }
+    }
+}
+
+/// Klarna's rate-limit categories, as the merchant's calls fall in them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Category {
+    CreateHppSession,
+    CreatePaymentSession,
+    Other,
+}
+
+impl Category {
+    const ALL: [Category; 3] = [
+        Category::CreateHppSession,
+        Category::CreatePaymentSession,
+        Category::Other,
+    ];
+
+    const fn name(self) -> &'static str {
+        match self {
+            Category::CreateHppSession => "create_hpp_session",
+            Category::CreatePaymentSession => "create_payment_session",
+            Category::Other => "other",
+        }
+    }
+}
+
+/// A budget of `per_second`, in bursts of a tenth of it: at most `per_second` plus the
+/// burst in any second, which stays under Klarna's window for a budget just under its limit.
+/// `None` for 0 (no budget).
+pub(crate) fn limiter(per_second: u32) -> Option<DefaultDirectRateLimiter> {
+    let rate = NonZeroU32::new(per_second)?;
+    let burst = NonZeroU32::new(per_second / 10).unwrap_or(NonZeroU32::MIN);
+    Some(RateLimiter::direct(
+        Quota::per_second(rate).allow_burst(burst),
+    ))
+}
+
+/// One category's budget and the pause a 429 asked for.
+#[derive(Debug)]
+struct Lane {
+    budget: Option<DefaultDirectRateLimiter>,
+    paused_until: Mutex<Option<Instant>>,
+}
+
+/// The Klarna API client: base URL, Basic auth credentials, and the traffic budgets.
 #[derive(Clone, Debug)]
 pub(crate) struct Klarna {
     client: reqwest::Client,
@@ -86,6 +160,36 @@ pub(crate) struct Klarna {
     user: String,
     password: String,
     metrics: Arc<Metrics>,
+    lanes: Arc<[Lane; 3]>,
+}
+
+/// An error and every cause under it, `: `-separated: "error sending request" alone says
+/// nothing; its causes say "Connection refused" or "invalid peer certificate".
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// `Retry-After` in seconds (the form Klarna and the simulator send), if the answer has it.
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let value = response.headers().get(reqwest::header::RETRY_AFTER)?;
+    let seconds: u64 = value.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
+/// Whether a call that got no answer may have reached Klarna: every failure but one to
+/// connect may have happened after the request was sent.
+fn may_have_reached(error: &reqwest::Error) -> bool {
+    !error.is_connect()
 }
 
 const BODY_PREFIX: usize = 300;
@@ -112,32 +216,120 @@ impl Klarna {
         password: &str,
         timeout: Duration,
         metrics: Arc<Metrics>,
+        budgets: Budgets,
+        extra_roots: &[reqwest::Certificate],
     ) -> Result<Klarna, reqwest::Error> {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .no_proxy()
             .timeout(timeout)
-            .user_agent(concat!("hpp-merchant/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+            .user_agent(concat!("hpp-merchant/", env!("CARGO_PKG_VERSION")));
+        for root in extra_roots {
+            builder = builder.add_root_certificate(root.clone());
+        }
+        let client = builder.build()?;
+        let lane = |per_second| Lane {
+            budget: limiter(per_second),
+            paused_until: Mutex::new(None),
+        };
         Ok(Klarna {
             client,
             base_url: base_url.trim_end_matches('/').to_owned(),
             user: user.to_owned(),
             password: password.to_owned(),
             metrics,
+            lanes: Arc::new([
+                lane(budgets.create),
+                lane(budgets.create),
+                lane(budgets.other),
+            ]),
         })
     }
 
-    /// Sends `request` with the credentials, counting it by `operation` and HTTP status.
+    fn lane(&self, category: Category) -> &Lane {
+        &self.lanes[Category::ALL
+            .iter()
+            .position(|each| *each == category)
+            .unwrap_or(2)]
+    }
+
+    /// Waits until a call in `category` may go: after a 429's pause, within the budget.
+    async fn admit(&self, category: Category) {
+        let lane = self.lane(category);
+        let paused = *lane
+            .paused_until
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let mut waited = false;
+        if let Some(until) = paused
+            && until > Instant::now()
+        {
+            waited = true;
+            tokio::time::sleep_until(until).await;
+        }
+        if let Some(budget) = &lane.budget
+            && budget.check().is_err()
+        {
+            waited = true;
+            budget.until_ready().await;
+        }
+        if waited {
+            self.metrics.count(
+                name::RATE_LIMIT_WAITS,
+                &[("category", category.name().into())],
+            );
+        }
+    }
+
+    /// A 429 pauses the whole category for its `Retry-After` (1 s without one).
+    fn pause(&self, category: Category, response: &reqwest::Response) {
+        let wait = retry_after(response).unwrap_or(Duration::from_secs(1));
+        let until = Instant::now() + wait;
+        let mut paused = self
+            .lane(category)
+            .paused_until
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if paused.is_none_or(|current| current < until) {
+            *paused = Some(until);
+        }
+        tracing::warn!(
+            category = category.name(),
+            ?wait,
+            "Klarna answered 429: pausing the category"
+        );
+    }
+
+    /// How long calls in `category` are still paused by a 429.
+    pub(crate) fn paused_for(&self, category: Category) -> Duration {
+        let paused = *self
+            .lane(category)
+            .paused_until
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        paused.map_or(Duration::ZERO, |until| {
+            until.saturating_duration_since(Instant::now())
+        })
+    }
+
+    /// Sends `request` with the credentials once `category` admits it, counting it by
+    /// `operation` and HTTP status; a 429 pauses the category.
     async fn send(
         &self,
+        category: Category,
         operation: &'static str,
         call: &'static str,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, KlarnaError> {
+        self.admit(category).await;
         let sent = request
             .basic_auth(&self.user, Some(&self.password))
             .send()
             .await;
+        if let Ok(response) = &sent
+            && response.status().as_u16() == 429
+        {
+            self.pause(category, response);
+        }
         let status = match &sent {
             Ok(response) => response.status().as_u16().to_string(),
             Err(_) => "error".to_owned(),
@@ -148,7 +340,7 @@ impl Klarna {
         );
         sent.map_err(|error| KlarnaError::Request {
             call,
-            reason: error.without_url().to_string(),
+            reason: chain(&error.without_url()),
         })
     }
 
@@ -162,7 +354,7 @@ impl Klarna {
             self.base_url
         );
         let request = self.client.get(url).timeout(Duration::from_secs(3));
-        let response = self.send("probe", CALL, request).await?;
+        let response = self.send(Category::Other, "probe", CALL, request).await?;
         match response.status().as_u16() {
             401 | 403 => Err(unexpected(CALL, response).await),
             _ => Ok(()),
@@ -178,7 +370,7 @@ impl Klarna {
             .await
             .map_err(|error| KlarnaError::Request {
                 call,
-                reason: error.without_url().to_string(),
+                reason: chain(&error.without_url()),
             })?;
         serde_json::from_slice(&bytes).map_err(|error| KlarnaError::Body {
             call,
@@ -206,6 +398,7 @@ impl Klarna {
         let url = format!("{}/payments/v1/sessions", self.base_url);
         let response = self
             .send(
+                Category::CreatePaymentSession,
                 "create_payment_session",
                 CALL,
                 self.client.post(url).json(&body),
@@ -237,6 +430,7 @@ impl Klarna {
         let url = format!("{}/hpp/v1/sessions", self.base_url);
         let response = self
             .send(
+                Category::CreateHppSession,
                 "create_hpp_session",
                 CALL,
                 self.client.post(url).json(&body),
@@ -254,7 +448,12 @@ impl Klarna {
         const CALL: &str = "disable HPP session (DELETE /hpp/v1/sessions/{id})";
         let url = format!("{}/hpp/v1/sessions/{session_id}", self.base_url);
         let response = self
-            .send("disable_session", CALL, self.client.delete(url))
+            .send(
+                Category::Other,
+                "disable_session",
+                CALL,
+                self.client.delete(url),
+            )
             .await?;
         if response.status().as_u16() == 204 {
             Ok(())
@@ -268,7 +467,7 @@ impl Klarna {
         const CALL: &str = "read HPP session (GET /hpp/v1/sessions/{id})";
         let url = format!("{}/hpp/v1/sessions/{session_id}", self.base_url);
         let response = self
-            .send("read_session", CALL, self.client.get(url))
+            .send(Category::Other, "read_session", CALL, self.client.get(url))
             .await?;
         match response.status().as_u16() {
             200 => Klarna::json(CALL, response)
@@ -279,12 +478,16 @@ impl Klarna {
         }
     }
 
-    /// `POST /payments/v1/authorizations/{token}/order` with `idempotency_key`.
+    /// `POST /payments/v1/authorizations/{token}/order` with `idempotency_key`, and
+    /// `merchant_reference1` (what a person searches the order by): what Klarna answered, or
+    /// why there is no answer. Never an error: every outcome is an [`AttemptAnswer`] to
+    /// record, and only a 200 says placed.
     pub(crate) async fn create_order(
         &self,
         authorization_token: &str,
         idempotency_key: &str,
-    ) -> Result<OrderAnswer, KlarnaError> {
+        merchant_reference: &str,
+    ) -> AttemptAnswer {
         const CALL: &str = "create order (POST /payments/v1/authorizations/{token}/order)";
         #[derive(Deserialize)]
         struct Placed {
@@ -300,24 +503,68 @@ impl Klarna {
             "order_amount": 10000,
             "order_lines": [{"name": "Demo item", "quantity": 1, "unit_price": 10000,
                              "total_amount": 10000}],
+            "merchant_reference1": merchant_reference,
         });
-        let request = self
+        self.admit(Category::Other).await;
+        let sent = self
             .client
             .post(url)
             .header(IDEMPOTENCY_KEY, idempotency_key)
-            .json(&body);
-        let response = self.send("create_order", CALL, request).await?;
-        match response.status().as_u16() {
-            200 => {
-                let placed: Placed = Klarna::json(CALL, response).await?;
-                Ok(OrderAnswer::Placed {
-                    order_id: placed.order_id,
-                })
+            .json(&body)
+            .basic_auth(&self.user, Some(&self.password))
+            .send()
+            .await;
+        let status = match &sent {
+            Ok(response) => response.status().as_u16().to_string(),
+            Err(_) => "error".to_owned(),
+        };
+        self.metrics.count(
+            name::KLARNA_CALLS,
+            &[("operation", "create_order".into()), ("status", status)],
+        );
+        let response = match sent {
+            Ok(response) => response,
+            Err(error) => {
+                let reached = may_have_reached(&error);
+                let detail = format!("{CALL} failed: {}", chain(&error.without_url()));
+                return if reached {
+                    AttemptAnswer::Lost { detail }
+                } else {
+                    AttemptAnswer::NotSent { detail }
+                };
             }
-            404 => Ok(OrderAnswer::InvalidToken {
-                body: body_prefix(response).await,
-            }),
-            _ => Err(unexpected(CALL, response).await),
+        };
+        match response.status().as_u16() {
+            200 => match response.bytes().await {
+                Ok(bytes) => match serde_json::from_slice::<Placed>(&bytes) {
+                    Ok(placed) => AttemptAnswer::Placed {
+                        order_id: placed.order_id,
+                    },
+                    Err(error) => AttemptAnswer::Lost {
+                        detail: format!(
+                            "{CALL} answered 200 with a body without an order id: {error}"
+                        ),
+                    },
+                },
+                Err(error) => AttemptAnswer::Lost {
+                    detail: format!(
+                        "{CALL} answered 200, then its body was lost: {}",
+                        chain(&error.without_url())
+                    ),
+                },
+            },
+            404 => AttemptAnswer::Refused {
+                detail: body_prefix(response).await,
+            },
+            code => {
+                if code == 429 {
+                    self.pause(Category::Other, &response);
+                }
+                // 429, 5xx, any other refusal: Klarna did nothing with the call.
+                AttemptAnswer::NotSent {
+                    detail: format!("{CALL} answered {code}: {}", body_prefix(response).await),
+                }
+            }
         }
     }
 }
@@ -346,8 +593,29 @@ mod tests {
             "password",
             Duration::from_secs(10),
             Arc::new(Metrics::new()),
+            Budgets::default(),
+            &[],
         )
         .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_call_without_an_answer_names_its_cause() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let klarna = Klarna::new(
+            &url,
+            "user",
+            "password",
+            Duration::from_secs(10),
+            Arc::new(Metrics::new()),
+            Budgets::default(),
+            &[],
+        )
+        .unwrap();
+        let error = klarna.read_session("s-1").await.unwrap_err().to_string();
+        assert!(error.contains("Connection refused"), "{error}");
     }
 
     #[tokio::test]
@@ -375,30 +643,162 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn create_order_tells_a_placed_order_from_a_refused_token_and_from_any_other_code() {
+    async fn create_order_says_placed_only_on_a_200_with_an_order() {
         let placed = klarna_answering(200, r#"{"order_id":"o-1","fraud_status":"ACCEPTED"}"#)
             .await
-            .create_order("token", "key")
+            .create_order("token", "key", "s-1")
             .await;
-        assert!(
-            matches!(placed, Ok(OrderAnswer::Placed { ref order_id }) if order_id == "o-1"),
-            "{placed:?}"
+        assert_eq!(
+            placed,
+            AttemptAnswer::Placed {
+                order_id: "o-1".into()
+            }
         );
         let refused = klarna_answering(404, "Invalid authorization token")
             .await
-            .create_order("token", "key")
+            .create_order("token", "key", "s-1")
             .await;
+        assert_eq!(
+            refused,
+            AttemptAnswer::Refused {
+                detail: "Invalid authorization token".into()
+            }
+        );
+        // A 200 whose body has no order: the order exists, its id is not known.
+        let no_id = klarna_answering(200, "{}")
+            .await
+            .create_order("token", "key", "s-1")
+            .await;
+        assert!(matches!(no_id, AttemptAnswer::Lost { .. }), "{no_id:?}");
+        for code in [400, 500, 503] {
+            let failed = klarna_answering(code, "oops")
+                .await
+                .create_order("token", "key", "s-1")
+                .await;
+            assert!(
+                matches!(failed, AttemptAnswer::NotSent { ref detail } if detail.contains(&format!("answered {code}"))),
+                "{failed:?}"
+            );
+        }
+    }
+
+    /// A Klarna that answers every call 429 with `Retry-After: 2`.
+    async fn klarna_throttling() -> Klarna {
+        let answer = || async {
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(axum::http::header::RETRY_AFTER, "2")],
+                "slow down",
+            )
+        };
+        let app = Router::new()
+            .route("/hpp/v1/sessions/{id}", get(answer))
+            .route("/payments/v1/authorizations/{token}/order", post(answer));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Klarna::new(
+            &url,
+            "user",
+            "password",
+            Duration::from_secs(10),
+            Arc::new(Metrics::new()),
+            Budgets::default(),
+            &[],
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_429_is_not_sent_and_pauses_its_category_for_its_retry_after() {
+        let klarna = klarna_throttling().await;
+        assert_eq!(klarna.paused_for(Category::Other), Duration::ZERO);
+        let answer = klarna.create_order("token", "key", "s-1").await;
         assert!(
-            matches!(refused, Ok(OrderAnswer::InvalidToken { ref body }) if body == "Invalid authorization token"),
+            matches!(answer, AttemptAnswer::NotSent { ref detail } if detail.contains("429")),
+            "{answer:?}"
+        );
+        let paused = klarna.paused_for(Category::Other);
+        assert!(
+            paused > Duration::from_millis(1500) && paused <= Duration::from_secs(2),
+            "{paused:?}"
+        );
+        assert_eq!(
+            klarna.paused_for(Category::CreateHppSession),
+            Duration::ZERO
+        );
+        // The next call in the category waits out the pause before it is sent.
+        let started = Instant::now();
+        let again = klarna.read_session("s-1").await;
+        assert!(
+            started.elapsed() >= Duration::from_millis(1500),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(
+            matches!(again, Err(KlarnaError::Status { code: 429, .. })),
+            "{again:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_call_that_never_connected_placed_nothing_and_one_without_an_answer_may_have() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let klarna = |url: &str| {
+            Klarna::new(
+                url,
+                "user",
+                "password",
+                Duration::from_millis(300),
+                Arc::new(Metrics::new()),
+                Budgets::default(),
+                &[],
+            )
+            .unwrap()
+        };
+        let refused = klarna(&url).create_order("token", "key", "s-1").await;
+        assert!(
+            matches!(refused, AttemptAnswer::NotSent { ref detail } if detail.contains("Connection refused")),
             "{refused:?}"
         );
-        let failed = klarna_answering(500, "oops")
-            .await
-            .create_order("token", "key")
-            .await;
+        // Accepts the connection, reads the call, never answers.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", silent.local_addr().unwrap());
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = silent.accept().await {
+                held.push(socket);
+            }
+        });
+        let lost = klarna(&url).create_order("token", "key", "s-1").await;
         assert!(
-            matches!(failed, Err(KlarnaError::Status { code: 500, .. })),
-            "{failed:?}"
+            matches!(lost, AttemptAnswer::Lost { ref detail } if detail.contains("timed out") || detail.contains("timeout")),
+            "{lost:?}"
+        );
+    }
+
+    #[test]
+    fn a_budget_admits_a_tenth_at_once_and_none_for_zero() {
+        assert!(limiter(0).is_none());
+        let budget = limiter(100).unwrap();
+        let burst = (0..50).take_while(|_| budget.check().is_ok()).count();
+        assert_eq!(burst, 10);
+        let one = limiter(5).unwrap();
+        assert!(one.check().is_ok() && one.check().is_err());
+    }
+
+    #[test]
+    fn an_error_chain_names_every_cause_once() {
+        let inner =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        #[derive(Debug, thiserror::Error)]
+        #[error("error sending request")]
+        struct Outer(#[source] std::io::Error);
+        assert_eq!(
+            chain(&Outer(inner)),
+            "error sending request: Connection refused"
         );
     }
 }

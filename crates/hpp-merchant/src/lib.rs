@@ -63,7 +63,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use crate::klarna::{IDEMPOTENCY_KEY, KlarnaError};
+pub use crate::klarna::{Budgets, IDEMPOTENCY_KEY, KlarnaError};
 /// Who places the order (`options.place_order_mode`): the core's wire type.
 pub use hpp_status::wire::PlaceOrderMode;
 
@@ -113,6 +113,12 @@ pub struct EffectConfig {
     /// How long a claim keeps other workers off an effect (default 60 s): after it, a
     /// crashed worker's effect is done by another.
     pub lease: Duration,
+    /// The first pause before an effect that failed is tried again (default 1 s); each
+    /// further failure doubles it, with jitter, up to `retry_max` (default 60 s). A 429's
+    /// `Retry-After` is never cut short. Meanwhile the other effects are done.
+    pub retry_min: Duration,
+    /// The longest pause between two tries of an effect.
+    pub retry_max: Duration,
 }
 
 impl Default for EffectConfig {
@@ -121,6 +127,8 @@ impl Default for EffectConfig {
             interval: Duration::from_secs(1),
             batch_size: 10,
             lease: Duration::from_secs(60),
+            retry_min: Duration::from_secs(1),
+            retry_max: Duration::from_secs(60),
         }
     }
 }
@@ -174,6 +182,12 @@ pub struct MerchantConfig {
     pub checkout_rate: NonZeroU32,
     /// Requests under way at once (default 256); one more is refused with 503 at once.
     pub max_requests: usize,
+    /// The calls to Klarna a second this instance allows itself, per rate-limit category
+    /// (default just under Klarna's live limits; the playground's are 5 and 50).
+    pub budgets: Budgets,
+    /// A PEM file of certificate authorities to trust for Klarna's URL besides the
+    /// platform's (and `SSL_CERT_FILE`'s): a test CA, a TLS-inspecting proxy's.
+    pub klarna_ca: Option<std::path::PathBuf>,
 }
 
 /// The shortest checkout token taken.
@@ -196,6 +210,8 @@ impl Default for MerchantConfig {
             checkout_token: String::new(),
             checkout_rate: NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN),
             max_requests: 256,
+            budgets: Budgets::default(),
+            klarna_ca: None,
         }
     }
 }
@@ -218,6 +234,8 @@ impl std::fmt::Debug for MerchantConfig {
             .field("checkout_token", &"<hidden>")
             .field("checkout_rate", &self.checkout_rate)
             .field("max_requests", &self.max_requests)
+            .field("budgets", &self.budgets)
+            .field("klarna_ca", &self.klarna_ca)
             .finish()
     }
 }
@@ -254,8 +272,16 @@ pub enum MerchantError {
     #[error("the listener: {0}")]
     Listen(#[source] std::io::Error),
     /// The HTTP client could not be built.
-    #[error("the HTTP client: {0}")]
+    #[error("the HTTP client: {}", klarna::chain(.0))]
     Client(#[source] reqwest::Error),
+    /// The certificate authorities to trust for Klarna could not be read.
+    #[error("the Klarna CA file {}: {reason}", path.display())]
+    KlarnaCa {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// What the handlers and workers share.
@@ -274,6 +300,10 @@ pub(crate) struct Shared {
     pub(crate) tasks: TaskTracker,
     /// Reads (after callbacks and by the batch) under way at once: twice the pool, at least 4.
     pub(crate) reads: tokio::sync::Semaphore,
+    /// The batch's share of Klarna's budget for other calls (`None`: no budget).
+    pub(crate) batch_reads: Option<governor::DefaultDirectRateLimiter>,
+    /// The pauses between the tries of an effect: from, up to.
+    pub(crate) effect_retry: (Duration, Duration),
     pub(crate) metrics: Arc<metrics::Metrics>,
     pub(crate) checkout_token: String,
     pub(crate) checkout_limiter: DefaultDirectRateLimiter,
@@ -436,12 +466,30 @@ pub async fn serve(
         None => store.clone(),
     };
     let metrics = Arc::new(metrics::Metrics::new());
+    let extra_roots = match &config.klarna_ca {
+        Some(path) => {
+            let ca_error = |reason: String| MerchantError::KlarnaCa {
+                path: path.clone(),
+                reason,
+            };
+            let pem = std::fs::read(path).map_err(|error| ca_error(error.to_string()))?;
+            let roots = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|error| ca_error(klarna::chain(&error)))?;
+            if roots.is_empty() {
+                return Err(ca_error("no PEM certificate in it".into()));
+            }
+            roots
+        }
+        None => Vec::new(),
+    };
     let klarna = klarna::Klarna::new(
         &config.klarna_url,
         &config.klarna_user,
         &config.klarna_password,
         config.klarna_timeout,
         Arc::clone(&metrics),
+        config.budgets,
+        &extra_roots,
     )
     .map_err(MerchantError::Client)?;
     let public_url = config
@@ -463,6 +511,8 @@ pub async fn serve(
         cancel: CancellationToken::new(),
         tasks: TaskTracker::new(),
         reads: tokio::sync::Semaphore::new(reads_at_once),
+        batch_reads: klarna::limiter(config.budgets.batch_reads),
+        effect_retry: (config.effects.retry_min, config.effects.retry_max),
         metrics,
         checkout_token: config.checkout_token.clone(),
         checkout_limiter: RateLimiter::direct(Quota::per_second(config.checkout_rate)),

@@ -18,6 +18,8 @@ pub(crate) mod name {
     pub(crate) const OLDEST_PENDING: &str = "hpp_merchant_effect_oldest_pending_age_seconds";
     pub(crate) const READY: &str = "hpp_merchant_ready";
     pub(crate) const REQUESTS_SHED: &str = "hpp_merchant_requests_shed_total";
+    pub(crate) const RATE_LIMIT_WAITS: &str = "hpp_merchant_klarna_rate_limit_waits_total";
+    pub(crate) const ORDERS: &str = "hpp_merchant_orders_total";
 }
 
 /// The recorder of one instance.
@@ -69,6 +71,14 @@ impl Metrics {
         describe(
             name::EFFECT_RECLAIMS,
             "Effects claimed again (attempt > 1): after a failure, or a lease that ran out (a takeover); the store does not tell which.",
+        );
+        describe(
+            name::RATE_LIMIT_WAITS,
+            "Calls to Klarna that waited for the merchant's budget or a 429's Retry-After, by category.",
+        );
+        describe(
+            name::ORDERS,
+            "Orders settled by state: placed, refused, unknown (a person must look it up).",
         );
         describe(
             name::REQUESTS_SHED,

@@ -9,7 +9,10 @@ use hpp_store::{Effect, EffectKind, StoreError};
 use tokio::task::JoinSet;
 
 use crate::Shared;
-use crate::klarna::{OrderAnswer, Read};
+use backon::{BackoffBuilder as _, ExponentialBuilder};
+use hpp_store::{AttemptAnswer, OrderState};
+
+use crate::klarna::{Category, Read};
 use crate::metrics::name;
 
 /// What one read of a session came to.
@@ -97,9 +100,10 @@ async fn read_and_merge(
 }
 
 /// How often the read after a callback is tried, and the pause before the first retry
-/// (doubled each time): a failure is then left to the batch.
+/// (doubled each time, with jitter, and never shorter than a 429's `Retry-After`): a failure
+/// is then left to the batch.
 const CALLBACK_READ_ATTEMPTS: u32 = 4;
-const CALLBACK_READ_RETRY: Duration = Duration::from_millis(50);
+const CALLBACK_READ_RETRY: Duration = Duration::from_millis(200);
 
 /// The read a callback asks for, retried a few times when it fails (Read Session errors,
 /// the database busy); after that the batch reads the session before it expires.
@@ -111,20 +115,25 @@ pub(crate) async fn read_after_callback(shared: &Shared, session_id: &str) -> Re
         tracing::debug!(session_id, "callback for a final session: no read");
         return ReadResult::Merged;
     }
-    let mut pause = CALLBACK_READ_RETRY;
-    for attempt in 1..=CALLBACK_READ_ATTEMPTS {
+    let mut pauses = ExponentialBuilder::default()
+        .with_min_delay(CALLBACK_READ_RETRY)
+        .with_factor(2.0)
+        .with_jitter()
+        .with_max_times(CALLBACK_READ_ATTEMPTS as usize - 1)
+        .build();
+    loop {
         let result = read_and_observe(shared, session_id, None, Timestamp::now(), "callback").await;
         if result != ReadResult::Failed {
             return result;
         }
-        if attempt == CALLBACK_READ_ATTEMPTS {
+        let Some(pause) = pauses.next() else {
             break;
-        }
+        };
+        let pause = pause.max(shared.klarna.paused_for(Category::Other));
         tokio::select! {
             () = shared.cancel.cancelled() => return result,
             () = tokio::time::sleep(pause) => {}
         }
-        pause *= 2;
     }
     tracing::warn!(
         session_id,
@@ -149,6 +158,10 @@ pub(crate) async fn batch_round(shared: &Arc<Shared>, limit: usize) -> Result<us
     for session in due {
         let shared = Arc::clone(shared);
         reads.spawn(async move {
+            // The batch's share of the budget: orders and callback reads keep the rest.
+            if let Some(budget) = &shared.batch_reads {
+                budget.until_ready().await;
+            }
             let read_at = Timestamp::now();
             read_and_observe(
                 &shared,
@@ -214,65 +227,112 @@ pub(crate) fn idempotency_key(effect: &Effect) -> String {
     format!("hpp-merchant-effect-{}", effect.id)
 }
 
-/// Why an effect could not be done now.
-type Retry = String;
-
-/// What a create order answer means for an effect.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub(crate) enum Placement {
-    /// Placed now.
-    Placed { order_id: String },
-    /// The token was refused on a retry of this placement: an earlier attempt used it (and
-    /// died before completing the effect). Placed; its order id is to be looked up.
-    PlacedEarlier,
-    /// The token was refused on the first attempt: expired or invalid. Not placed, and
-    /// retrying cannot help.
-    Refused {
-        /// Klarna's answer.
-        body: String,
-    },
+/// Why an effect could not be done now, and the least time to wait before its next try.
+#[derive(Debug)]
+pub(crate) struct Retry {
+    reason: String,
+    at_least: Duration,
 }
 
-/// Classifies a create order answer for an effect's `attempt` (1 for the first claim).
-pub(crate) fn placement(answer: OrderAnswer, attempt: u32) -> Placement {
-    match answer {
-        OrderAnswer::Placed { order_id } => Placement::Placed { order_id },
-        OrderAnswer::InvalidToken { .. } if attempt > 1 => Placement::PlacedEarlier,
-        OrderAnswer::InvalidToken { body } => Placement::Refused { body },
-    }
+/// The pause before try `tries + 1` of an effect: exponential from the configured minimum,
+/// with jitter, capped; never shorter than what a 429 asked the calls to wait.
+pub(crate) fn backoff(shared: &Shared, tries: u32) -> Duration {
+    let (min, max) = shared.effect_retry;
+    let delay = ExponentialBuilder::default()
+        .with_min_delay(min)
+        .with_max_delay(max)
+        .with_factor(2.0)
+        .with_jitter()
+        .without_max_times()
+        .build()
+        .nth(tries.saturating_sub(1) as usize)
+        .unwrap_or(max);
+    delay.max(shared.klarna.paused_for(Category::Other))
 }
 
-async fn place_order(shared: &Shared, effect: &Effect, token: &str) -> Result<Placement, Retry> {
+/// Places the order for `effect` with `token`: the call is recorded before it is sent and its
+/// answer after; the effect is done when Klarna answered placed or refused, and tried again
+/// later (with a backoff) when the call did not reach Klarna or its answer was lost.
+async fn place_order(shared: &Shared, effect: &Effect, token: &str) -> Result<(), Retry> {
     let key = idempotency_key(effect);
     let session_id = effect.session_id.as_str();
-    let answer = shared
-        .klarna
-        .create_order(token, &key)
+    let call = shared
+        .store
+        .begin_order_attempt(effect, &key, &shared.worker)
         .await
-        .map_err(|error| error.to_string())?;
-    let placement = placement(answer, effect.attempt);
-    match &placement {
-        Placement::Placed { order_id } => tracing::info!(
-            session_id,
-            effect = effect.id,
-            order_id,
-            attempt = effect.attempt,
-            "order placed"
-        ),
-        Placement::PlacedEarlier => tracing::warn!(
-            session_id,
-            effect = effect.id,
-            attempt = effect.attempt,
-            "order placed by an earlier attempt (token already used); order id unknown, look it up"
-        ),
-        Placement::Refused { body } => tracing::error!(
-            session_id,
-            effect = effect.id,
-            body,
-            "order NOT placed: the authorization token was refused (expired or invalid)"
-        ),
+        .map_err(|error| Retry {
+            reason: format!("the call was not sent: {error}"),
+            at_least: Duration::ZERO,
+        })?;
+    // The session id is the order's merchant_reference1: what a person searches it by.
+    let answer = shared.klarna.create_order(token, &key, session_id).await;
+    if let Err(error) = shared
+        .store
+        .answer_order_attempt(effect, call, &answer)
+        .await
+    {
+        // Unrecorded, the call reads as perhaps placed: never as placed or refused.
+        tracing::error!(%error, session_id, effect = effect.id, call, answer = answer.name(),
+            "recording a create order answer");
     }
-    Ok(placement)
+    match &answer {
+        AttemptAnswer::Placed { order_id } => {
+            tracing::info!(
+                session_id,
+                effect = effect.id,
+                order_id,
+                call,
+                "order placed"
+            );
+            shared
+                .metrics
+                .count(name::ORDERS, &[("state", "placed".into())]);
+            Ok(())
+        }
+        AttemptAnswer::Refused { detail } => {
+            let calls = shared
+                .store
+                .order_attempts(Some(effect.id))
+                .await
+                .map_err(|error| Retry {
+                    reason: format!("reading the order's calls: {error}"),
+                    at_least: backoff(shared, call),
+                })?;
+            let state = OrderState::of(Some(&effect.kind), true, &calls);
+            if state == OrderState::Unknown {
+                let lost_at = calls
+                    .iter()
+                    .filter(|earlier| earlier.may_have_placed())
+                    .map(|earlier| earlier.started_at.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                tracing::error!(
+                    session_id,
+                    effect = effect.id,
+                    idempotency_key = key,
+                    merchant_reference1 = session_id,
+                    lost_at,
+                    detail,
+                    "order UNKNOWN: a create order call's answer was lost and the token is now                      refused; a person must look the order up (merchant_reference1 = the session id)"
+                );
+            } else {
+                tracing::error!(
+                    session_id,
+                    effect = effect.id,
+                    detail,
+                    "order NOT placed: the authorization token was refused (expired or invalid)                      and no earlier call reached Klarna"
+                );
+            }
+            shared
+                .metrics
+                .count(name::ORDERS, &[("state", state.name().into())]);
+            Ok(())
+        }
+        AttemptAnswer::NotSent { detail } | AttemptAnswer::Lost { detail } => Err(Retry {
+            reason: format!("{}: {detail}", answer.name()),
+            at_least: backoff(shared, call),
+        }),
+    }
 }
 
 async fn perform(shared: &Shared, effect: &Effect) -> Result<(), Retry> {
@@ -280,9 +340,7 @@ async fn perform(shared: &Shared, effect: &Effect) -> Result<(), Retry> {
     match &effect.kind {
         EffectKind::PlaceOrder {
             authorization_token,
-        } => place_order(shared, effect, authorization_token)
-            .await
-            .map(drop),
+        } => place_order(shared, effect, authorization_token).await,
         EffectKind::OrderPlacedByKlarna {
             order_id,
             klarna_reference,
@@ -309,7 +367,7 @@ async fn perform(shared: &Shared, effect: &Effect) -> Result<(), Retry> {
                             );
                             Ok(())
                         }
-                        (None, Some(token)) => place_order(shared, effect, token).await.map(drop),
+                        (None, Some(token)) => place_order(shared, effect, token).await,
                         (None, None) => {
                             tracing::error!(
                                 session_id,
@@ -328,7 +386,10 @@ async fn perform(shared: &Shared, effect: &Effect) -> Result<(), Retry> {
                     );
                     Ok(())
                 }
-                Err(error) => Err(error.to_string()),
+                Err(error) => Err(Retry {
+                    reason: error.to_string(),
+                    at_least: backoff(shared, effect.attempt),
+                }),
             }
         }
         EffectKind::SessionEnded { status } => {
@@ -376,15 +437,16 @@ pub(crate) async fn effect_round(
                 }
                 Err(error) => return Err(error),
             },
-            Err(reason) => {
+            Err(Retry { reason, at_least }) => {
                 count("retry");
                 tracing::warn!(
                     session_id = effect.session_id,
                     effect = effect.id,
                     reason,
-                    "effect failed; retried later"
+                    ?at_least,
+                    "effect failed; tried again later"
                 );
-                if let Err(error) = shared.store.release_effect(effect).await {
+                if let Err(error) = shared.store.release_effect_for(effect, at_least).await {
                     tracing::warn!(%error, effect = effect.id, "releasing a failed effect");
                 }
             }
@@ -431,23 +493,5 @@ mod tests {
         assert!(round_was_full(10, 10));
         assert!(!round_was_full(9, 10));
         assert!(round_was_full(11, 10));
-    }
-
-    #[test]
-    fn a_refused_token_is_an_earlier_placement_only_on_a_retry() {
-        let refused = || OrderAnswer::InvalidToken { body: "404".into() };
-        let body = "404".to_owned();
-        assert_eq!(placement(refused(), 1), Placement::Refused { body });
-        assert_eq!(placement(refused(), 2), Placement::PlacedEarlier);
-        assert_eq!(placement(refused(), 7), Placement::PlacedEarlier);
-        let placed = OrderAnswer::Placed {
-            order_id: "o-1".into(),
-        };
-        assert_eq!(
-            placement(placed, 3),
-            Placement::Placed {
-                order_id: "o-1".into()
-            }
-        );
     }
 }

@@ -81,6 +81,13 @@ impl World {
             lease: self
                 .wall(Duration::from_secs(5 * 60))
                 .max(Duration::from_millis(300)),
+            // Retries from 10 world seconds, at most 2 world minutes apart.
+            retry_min: self
+                .wall(Duration::from_secs(10))
+                .max(Duration::from_millis(10)),
+            retry_max: self
+                .wall(Duration::from_secs(120))
+                .max(Duration::from_millis(100)),
         }
     }
 
@@ -114,6 +121,10 @@ impl World {
             e.batch_size.to_string(),
             "--effect-lease".into(),
             ms(e.lease),
+            "--effect-retry-min".into(),
+            ms(e.retry_min),
+            "--effect-retry-max".into(),
+            ms(e.retry_max),
         ];
         if batch {
             args.extend([
