@@ -443,7 +443,17 @@ async fn drive(cli: &Cli, sim: &SimHandle, stop: impl Future<Output = ()>) -> Re
             "--merchant-url {remote} is not on a loopback address (--allow-remote permits it)"
         ));
     }
-    let driver = cli.driver();
+    let mut driver = cli.driver();
+    // The merchant's CA for its /checkouts, the simulator's for the payment pages.
+    if let Some(path) = &cli.merchant_ca {
+        driver.root_certificates =
+            hpp_sim::tls::read_ca_file(path).map_err(|error| error.to_string())?;
+    }
+    if let Some(pem) = sim.tls_ca_pem() {
+        let ca = reqwest::Certificate::from_pem(pem.as_bytes())
+            .map_err(|error| format!("the simulator's CA certificate: {error}"))?;
+        driver.root_certificates.push(ca);
+    }
     let bar = if cli.no_progress {
         ProgressBar::hidden()
     } else {

@@ -213,7 +213,7 @@ fn extra_names(config: &SimConfig, addr: SocketAddr) -> Vec<String> {
 }
 
 /// An error and its causes, `: `-separated.
-fn chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -243,11 +243,13 @@ async fn a_callback_reaches_an_https_merchant_whose_ca_is_trusted() {
     let dir = tempfile::tempdir().unwrap();
     let merchant_ca = dir.path().join("merchant-ca.pem");
     std::fs::write(&merchant_ca, merchant.ca.ca_pem()).unwrap();
-    let sim = start(SimConfig {
+    let mut config = SimConfig {
         merchant_ca: Some(merchant_ca),
         ..manual_config()
-    })
-    .await;
+    };
+    // One attempt: a failure shows at once, with its reason.
+    config.delivery.max_retries = 0;
+    let sim = start(config).await;
 
     let answers = authorize_and_wait(&sim, &merchant).await;
     assert_eq!(answers, [Answer::Status { code: 200 }]);
@@ -275,6 +277,72 @@ async fn a_callback_to_an_https_merchant_whose_ca_is_not_trusted_fails_with_the_
     assert!(reason.contains("invalid peer certificate"), "{reason}");
     assert!(reason.contains("UnknownIssuer"), "{reason}");
     assert!(merchant.bodies.lock().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_driver_reaches_an_https_merchant_and_opens_https_pages_with_their_cas() {
+    // The simulator over HTTPS; its consumers pay once their page is opened.
+    let mut config = support::fast_config();
+    support::paying_consumers(&mut config);
+    config.time.compression = 1000.0; // sessions live 169 s
+    config.consumer.think_max = Duration::from_secs(10); // 10 ms
+    config.consumers_wait_for_page = true;
+    config.tls = Some(ServeTls::default());
+    let sim = start(config).await;
+    // A merchant over HTTPS with its own CA: each checkout creates a session.
+    let api = Api {
+        base: sim.base_url().to_owned(),
+        client: trusting(sim.tls_ca_pem().unwrap().as_bytes()),
+    };
+    let ca = LocalCa::generate(&[]).unwrap();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let merchant: url::Url = format!("https://{}", tcp.local_addr().unwrap())
+        .parse()
+        .unwrap();
+    let app = Router::new().route(
+        "/checkouts",
+        post(move || async move {
+            let created = api
+                .create(&serde_json::json!({
+                    "payment_session_url": "https://api.klarna.com/payments/v1/sessions/kp-1",
+                    "options": {"place_order_mode": "PLACE_ORDER"},
+                }))
+                .await;
+            (axum::http::StatusCode::CREATED, axum::Json(created.body))
+        }),
+    );
+    let listener = ca.listener(tcp).unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // Without the merchant's CA: no checkout, and the reason says why.
+    let checkouts = hpp_sim::Driver::new(merchant.clone(), 1)
+        .create_checkouts(|_| {})
+        .await
+        .unwrap();
+    let Err(hpp_sim::CheckoutError::Request { reason, .. }) = &checkouts[0].result else {
+        panic!("an untrusted merchant answered: {:?}", checkouts[0].result);
+    };
+    assert!(reason.contains("invalid peer certificate"), "{reason}");
+    assert_eq!(sim.summary().sessions, 0);
+
+    // With both CAs: the checkout, and its page opened, so that its consumer pays.
+    let driver = hpp_sim::Driver {
+        root_certificates: vec![
+            reqwest::Certificate::from_pem(ca.ca_pem().as_bytes()).unwrap(),
+            reqwest::Certificate::from_pem(sim.tls_ca_pem().unwrap().as_bytes()).unwrap(),
+        ],
+        ..hpp_sim::Driver::new(merchant, 1)
+    };
+    let checkouts = driver.create_checkouts(|_| {}).await.unwrap();
+    let id = checkouts[0].result.as_ref().expect("a checkout");
+    let started = Instant::now();
+    while sim.session(id).unwrap().final_status().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the consumer never paid: its page was not opened"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test]
