@@ -120,7 +120,7 @@ struct Cli {
     /// curl --cacert FILE.
     #[arg(long, help_heading = "HTTPS", value_name = "FILE", requires = "tls")]
     tls_ca: Option<PathBuf>,
-    /// Trust the CA certificates (PEM) in FILE for callbacks and redirects to an https
+    /// Trust the CA certificates (PEM) in FILE for callbacks, redirects and checkouts to an https
     /// merchant, besides the platform's roots (SSL_CERT_FILE / SSL_CERT_DIR when set).
     #[arg(long, help_heading = "HTTPS", value_name = "FILE")]
     merchant_ca: Option<PathBuf>,
