@@ -85,6 +85,13 @@ pub struct SimConfig {
     /// a test steps it (`POST /_sim/sessions/{id}/step`) or a person pays on its payment
     /// page, and expires otherwise.
     pub manual: bool,
+    /// Serve HTTPS with a certificate generated at start (default `None`: plain HTTP); see
+    /// [`ServeTls`](crate::ServeTls).
+    pub tls: Option<crate::tls::ServeTls>,
+    /// A PEM file of CA certificates that status callbacks and redirects to an `https`
+    /// merchant trust besides the platform's roots (default: none). When `SSL_CERT_FILE` or
+    /// `SSL_CERT_DIR` is set, the roots are read from there instead of the system's store.
+    pub merchant_ca: Option<PathBuf>,
 }
 
 impl Default for SimConfig {
@@ -102,6 +109,8 @@ impl Default for SimConfig {
             truth_file: None,
             consumers_wait_for_page: false,
             manual: false,
+            tls: None,
+            merchant_ca: None,
         }
     }
 }

@@ -50,6 +50,11 @@ pub struct Driver {
     /// The merchant's checkout token, sent as `Authorization: Bearer <token>` (default
     /// none: no header).
     pub checkout_token: Option<String>,
+    /// CA certificates to trust besides the platform's roots (default none): the merchant's
+    /// test CA when it serves HTTPS, the simulator's
+    /// ([`SimHandle::tls_ca_pem`](crate::SimHandle::tls_ca_pem)) for the payment pages the
+    /// driver opens when the simulator serves HTTPS.
+    pub root_certificates: Vec<reqwest::Certificate>,
 }
 
 /// One checkout asked for.
@@ -124,6 +129,7 @@ impl Driver {
             seed: 42,
             request_timeout: Duration::from_secs(10),
             checkout_token: None,
+            root_certificates: Vec::new(),
         }
     }
 
@@ -171,6 +177,7 @@ impl Driver {
         let client = reqwest::Client::builder()
             .no_proxy()
             .timeout(self.request_timeout)
+            .tls_certs_merge(self.root_certificates.iter().cloned())
             .build()?;
         let permits = Arc::new(Semaphore::new(self.concurrency.max(1)));
         let on_done = Arc::new(on_done);
@@ -241,7 +248,8 @@ async fn checkout(
         .await
         .map_err(|error| CheckoutError::Request {
             url: url.to_owned(),
-            reason: error.without_url().to_string(),
+            // The whole chain: "error sending request" alone does not say why.
+            reason: crate::sim::chain(&error.without_url()),
         })?;
     let code = response.status().as_u16();
     let body = response.text().await.unwrap_or_default();
@@ -262,7 +270,7 @@ async fn checkout(
         // (the session then expires), as a consumer who never got there.
         let opened = client.get(page).send().await;
         if let Err(error) = opened.and_then(reqwest::Response::error_for_status) {
-            tracing::warn!(page, error = %error.without_url(), "payment page not opened");
+            tracing::warn!(page, error = %crate::sim::chain(&error.without_url()), "payment page not opened");
         }
     }
     Ok(created.session_id)

@@ -121,6 +121,7 @@ mod pages;
 mod registry;
 mod seed;
 mod sim;
+pub mod tls;
 mod truth;
 pub mod walk;
 mod world;
@@ -134,6 +135,7 @@ pub use crate::config::{
 pub use crate::driver::{Checkout, CheckoutError, Driver};
 pub use crate::limits::{CallTally, Operation, RateLimits, Storm};
 pub use crate::sim::{NotSettled, Progress, SimError, SimHandle, Simulator};
+pub use crate::tls::ServeTls;
 pub use crate::truth::{
     Answer, CallbackAttempt, CallbackEvent, CallbackSummary, DeliveryKind, DisableAttempt,
     DisableResult, DisableSummary, EventOutcome, Fault, OrderAttempt, OrderResult, OrderSummary,

@@ -16,7 +16,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory as _, FromArgMatches as _, Parser};
 use hpp_sim::{
     ConsumerConfig, Credentials, DeliveryConfig, Driver, FaultConfig, OutcomeWeights, RateLimits,
-    SimConfig, SimHandle, Simulator, Storm, Summary, TimeConfig, is_loopback_url,
+    ServeTls, SimConfig, SimHandle, Simulator, Storm, Summary, TimeConfig, is_loopback_url,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use tracing_subscriber::EnvFilter;
@@ -88,7 +88,8 @@ struct Cli {
     /// Where to listen (loopback unless --allow-remote).
     #[arg(long, default_value = "127.0.0.1:8181")]
     listen: SocketAddr,
-    /// The base URL handed out in session_url and redirect_url [default: http://LISTEN].
+    /// The base URL handed out in session_url and redirect_url [default: http://LISTEN, or
+    /// https://LISTEN with --tls].
     #[arg(long)]
     public_url: Option<String>,
     /// The Basic auth user of the API.
@@ -110,6 +111,19 @@ struct Cli {
     /// (POST /_sim/sessions/{id}/step) or a person pays on its page (GET /hpp/pay/{id}).
     #[arg(long)]
     manual: bool,
+
+    /// Serve HTTPS with a certificate for 127.0.0.1, ::1 and localhost (and the --listen and
+    /// --public-url hosts), signed by a CA generated at start and kept in memory only.
+    #[arg(long, help_heading = "HTTPS")]
+    tls: bool,
+    /// Write that CA's certificate (PEM) to FILE, for clients to trust: SSL_CERT_FILE=FILE,
+    /// curl --cacert FILE.
+    #[arg(long, help_heading = "HTTPS", value_name = "FILE", requires = "tls")]
+    tls_ca: Option<PathBuf>,
+    /// Trust the CA certificates (PEM) in FILE for callbacks, redirects and checkouts to an https
+    /// merchant, besides the platform's roots (SSL_CERT_FILE / SSL_CERT_DIR when set).
+    #[arg(long, help_heading = "HTTPS", value_name = "FILE")]
+    merchant_ca: Option<PathBuf>,
 
     /// Divide every world duration by this factor (1 is real time).
     #[arg(long, help_heading = "Time", default_value_t = defaults().time.compression)]
@@ -341,6 +355,10 @@ impl Cli {
             truth_file: self.truth.clone(),
             consumers_wait_for_page: false,
             manual: self.manual,
+            tls: self.tls.then(|| ServeTls {
+                ca_file: self.tls_ca.clone(),
+            }),
+            merchant_ca: self.merchant_ca.clone(),
         }
     }
 }
@@ -425,7 +443,17 @@ async fn drive(cli: &Cli, sim: &SimHandle, stop: impl Future<Output = ()>) -> Re
             "--merchant-url {remote} is not on a loopback address (--allow-remote permits it)"
         ));
     }
-    let driver = cli.driver();
+    let mut driver = cli.driver();
+    // The merchant's CA for its /checkouts, the simulator's for the payment pages.
+    if let Some(path) = &cli.merchant_ca {
+        driver.root_certificates =
+            hpp_sim::tls::read_ca_file(path).map_err(|error| error.to_string())?;
+    }
+    if let Some(pem) = sim.tls_ca_pem() {
+        let ca = reqwest::Certificate::from_pem(pem.as_bytes())
+            .map_err(|error| format!("the simulator's CA certificate: {error}"))?;
+        driver.root_certificates.push(ca);
+    }
     let bar = if cli.no_progress {
         ProgressBar::hidden()
     } else {
@@ -625,6 +653,11 @@ mod tests {
             "0.25",
             "--concurrency",
             "3",
+            "--tls",
+            "--tls-ca",
+            "ca.pem",
+            "--merchant-ca",
+            "merchant-ca.pem",
         ]);
         let expected = SimConfig {
             seed: 7,
@@ -685,6 +718,10 @@ mod tests {
             truth_file: Some("t.jsonl".into()),
             consumers_wait_for_page: false,
             manual: true,
+            tls: Some(ServeTls {
+                ca_file: Some("ca.pem".into()),
+            }),
+            merchant_ca: Some("merchant-ca.pem".into()),
         };
         assert_eq!(config, expected);
         assert_eq!(cli.merchant_url.len(), 2);
@@ -700,6 +737,18 @@ mod tests {
             (12, 0.25, 3, 7)
         );
         assert_eq!(driver.checkout_token.as_deref(), Some("shop-token"));
+    }
+
+    #[test]
+    fn tls_ca_needs_tls() {
+        let error = Cli::command()
+            .try_get_matches_from(["hpp-sim", "--tls-ca", "ca.pem"])
+            .unwrap_err();
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+        assert!(error.to_string().contains("--tls"), "{error}");
     }
 
     #[test]

@@ -6,11 +6,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::config::{ConfigError, SimConfig, Timing};
 use crate::log::TruthLog;
+use crate::tls::{LocalCa, TlsError};
 use crate::truth::{SessionTruth, Summary};
 use crate::world::World;
 
@@ -63,8 +65,11 @@ pub enum SimError {
         source: io::Error,
     },
     /// The HTTP client for callbacks could not be built.
-    #[error("cannot build the HTTP client for callbacks: {0}")]
+    #[error("cannot build the HTTP client for callbacks: {}", chain(.0))]
     Client(#[source] reqwest::Error),
+    /// HTTPS could not be set up: the certificates, the CA file, or the merchant's CA.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     /// The server stopped with an error.
     #[error("the HTTP server failed: {0}")]
     Server(#[source] io::Error),
@@ -108,7 +113,9 @@ impl Simulator {
     ///
     /// [`SimError::Listen`] when the listener has no local address,
     /// [`SimError::NotLoopback`] when it is not loopback and `allow_remote` is off,
-    /// [`SimError::Truth`] when the truth file cannot be created, [`SimError::Client`].
+    /// [`SimError::Truth`] when the truth file cannot be created, [`SimError::Tls`] when
+    /// the certificates cannot be made, the CA file written or the merchant's CA read,
+    /// [`SimError::Client`].
     pub async fn serve(self, listener: TcpListener) -> Result<SimHandle, SimError> {
         let addr = listener.local_addr().map_err(|source| SimError::Listen {
             addr: "the given listener".into(),
@@ -117,9 +124,20 @@ impl Simulator {
         if !addr.ip().is_loopback() && !self.config.allow_remote {
             return Err(SimError::NotLoopback(addr));
         }
+        let ca = match &self.config.tls {
+            Some(tls) => {
+                let ca = LocalCa::generate(&extra_names(&self.config, addr))?;
+                if let Some(path) = &tls.ca_file {
+                    ca.write_ca_pem(path)?;
+                }
+                Some(ca)
+            }
+            None => None,
+        };
+        let scheme = if ca.is_some() { "https" } else { "http" };
         let base_url = match &self.config.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
-            None => format!("http://{addr}"),
+            None => format!("{scheme}://{addr}"),
         };
         let log = match &self.config.truth_file {
             Some(path) => TruthLog::create(path).map_err(|source| SimError::Truth {
@@ -128,29 +146,82 @@ impl Simulator {
             })?,
             None => TruthLog::disabled(),
         };
-        let client = reqwest::Client::builder()
+        // rustls with the platform's roots (rustls-platform-verifier), and the merchant's CA.
+        let mut client = reqwest::Client::builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("hpp-sim/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(SimError::Client)?;
+            .user_agent(concat!("hpp-sim/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &self.config.merchant_ca {
+            client = client.tls_certs_merge(crate::tls::read_ca_file(path)?);
+        }
+        let client = client.build().map_err(SimError::Client)?;
         let world = Arc::new(World::new(self.config, base_url, client, log));
         let app = crate::api::router(Arc::clone(&world))
             .into_make_service_with_connect_info::<SocketAddr>();
         let stop = world.cancel.clone();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
-        });
+        let ca_pem = ca.as_ref().map(|ca| ca.ca_pem().to_owned());
+        let server = match ca {
+            None => tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await
+            }),
+            Some(ca) => {
+                let listener = ca.listener(listener).map_err(|source| SimError::Listen {
+                    addr: addr.to_string(),
+                    source,
+                })?;
+                // axum gives `ConnectInfo<SocketAddr>` (the /_sim routes check the peer is
+                // loopback) for a listener of another crate only through `tap_io`.
+                let listener = listener.tap_io(|_| {});
+                tokio::spawn(async move {
+                    axum::serve(listener, app)
+                        .with_graceful_shutdown(stop.cancelled_owned())
+                        .await
+                })
+            }
+        };
         tracing::info!(base_url = %world.base_url, seed = world.config.seed,
             compression = world.config.time.compression, "hpp-sim serving");
         Ok(SimHandle {
             world,
             addr,
+            ca_pem,
             server: Some(server),
         })
     }
+}
+
+/// The names the server certificate is for besides loopback's: the listen address (when it
+/// is a specific one) and the public URL's host.
+fn extra_names(config: &SimConfig, addr: SocketAddr) -> Vec<String> {
+    let mut names = Vec::new();
+    if !addr.ip().is_unspecified() {
+        names.push(addr.ip().to_string());
+    }
+    let public_host = config
+        .public_url
+        .as_deref()
+        .and_then(|url| url::Url::parse(url).ok())
+        .and_then(|url| match url.host()? {
+            url::Host::Domain(domain) => Some(domain.to_owned()),
+            url::Host::Ipv4(ip) => Some(ip.to_string()),
+            url::Host::Ipv6(ip) => Some(ip.to_string()),
+        });
+    names.extend(public_host);
+    names
+}
+
+/// An error and its causes, `: `-separated.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// How far a run is: sessions created and sessions settled (final, or expired).
@@ -182,6 +253,7 @@ pub struct NotSettled {
 pub struct SimHandle {
     world: Arc<World>,
     addr: SocketAddr,
+    ca_pem: Option<String>,
     server: Option<JoinHandle<io::Result<()>>>,
 }
 
@@ -194,11 +266,19 @@ impl std::fmt::Debug for SimHandle {
 }
 
 impl SimHandle {
-    /// The base URL of the API, such as `http://127.0.0.1:8181` (no trailing `/`): what a
-    /// merchant uses as its Klarna API URL.
+    /// The base URL of the API, such as `http://127.0.0.1:8181`, or `https://127.0.0.1:8181`
+    /// with [`SimConfig::tls`] (no trailing `/`): what a merchant uses as its Klarna API URL.
     #[must_use]
     pub fn base_url(&self) -> &str {
         &self.world.base_url
+    }
+
+    /// The certificate (PEM) of the CA that signed the server's certificate when it serves
+    /// HTTPS ([`SimConfig::tls`]): what a client must trust, for example with
+    /// `reqwest::Certificate::from_pem`. `None` over plain HTTP.
+    #[must_use]
+    pub fn tls_ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The address the API listens on.
