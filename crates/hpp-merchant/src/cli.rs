@@ -58,8 +58,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// effect worker that places each order once. Several instances share one Postgres
 /// database. Stops gracefully on SIGTERM or Ctrl-C.
 #[derive(Clone, Debug, Parser)]
-#[command(name = "hpp-merchant", version)]
+#[command(name = "hpp-merchant", version, subcommand_negates_reqs = true)]
 pub struct Cli {
+    /// Something else than serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// The address to listen on (loopback unless you mean otherwise).
     #[arg(long, env = "HPP_MERCHANT_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -160,8 +163,13 @@ pub struct Cli {
     pub init_database: bool,
     /// The bearer token POST /checkouts requires (Authorization: Bearer <token>); at least
     /// 16 characters. Prefer the environment variable: flags show in the process list.
-    #[arg(long, env = "HPP_MERCHANT_CHECKOUT_TOKEN", hide_env_values = true)]
-    pub checkout_token: String,
+    #[arg(
+        long,
+        env = "HPP_MERCHANT_CHECKOUT_TOKEN",
+        hide_env_values = true,
+        required = true
+    )]
+    pub checkout_token: Option<String>,
     /// Checkouts per second at most (each creates a session on Klarna, whose limit is 40/s
     /// live, 5/s on the playground); one over it waits up to 1 s, then gets 429.
     #[arg(long, env = "HPP_MERCHANT_CHECKOUT_RATE", default_value = "20")]
@@ -169,6 +177,31 @@ pub struct Cli {
     /// Requests under way at once; one more is refused with 503 at once.
     #[arg(long, env = "HPP_MERCHANT_MAX_REQUESTS", default_value_t = 256)]
     pub max_requests: usize,
+}
+
+/// What the binary does instead of serving.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum Command {
+    /// List every session in the database with its status and what is known of its order:
+    /// placed (with the order id), refused, unknown (a create order call's answer was lost:
+    /// look the order up by its merchant_reference1, the session id), pending, none. The
+    /// last line counts each state. Reads only.
+    Sessions(SessionsArgs),
+}
+
+/// The flags of `hpp-merchant sessions`.
+#[derive(Clone, Debug, clap::Args)]
+pub struct SessionsArgs {
+    /// The database the service uses.
+    #[arg(
+        long,
+        env = "HPP_MERCHANT_DATABASE_URL",
+        default_value = "sqlite://hpp-merchant.db?mode=rwc"
+    )]
+    pub database_url: String,
+    /// One JSON object per line: {"session_id", "status", "order": {"state", "order_id"}}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl Cli {
@@ -209,7 +242,7 @@ impl Cli {
             },
             worker_name: self.worker_name.clone(),
             init_database: self.init_database,
-            checkout_token: self.checkout_token.clone(),
+            checkout_token: self.checkout_token.clone().unwrap_or_default(),
             checkout_rate: self.checkout_rate,
             max_requests: self.max_requests,
             budgets: Budgets {

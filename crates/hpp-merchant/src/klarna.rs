@@ -161,6 +161,9 @@ pub(crate) struct Klarna {
     password: String,
     metrics: Arc<Metrics>,
     lanes: Arc<[Lane; 3]>,
+    /// The longest pause a 429 may impose: a `Retry-After` of an hour would stall every
+    /// order and read for that hour; past this, retries resume and back off on their own.
+    longest_pause: Duration,
 }
 
 /// An error and every cause under it, `: `-separated: "error sending request" alone says
@@ -210,18 +213,17 @@ async fn unexpected(call: &'static str, response: reqwest::Response) -> KlarnaEr
 }
 
 impl Klarna {
+    /// A client for `config`'s Klarna URL and credentials, timeout, budgets and longest
+    /// pause (its effects' `retry_max`), trusting `extra_roots` besides the platform's.
     pub(crate) fn new(
-        base_url: &str,
-        user: &str,
-        password: &str,
-        timeout: Duration,
-        metrics: Arc<Metrics>,
-        budgets: Budgets,
+        config: &crate::MerchantConfig,
         extra_roots: &[reqwest::Certificate],
+        metrics: Arc<Metrics>,
     ) -> Result<Klarna, reqwest::Error> {
+        let budgets = config.budgets;
         let mut builder = reqwest::Client::builder()
             .no_proxy()
-            .timeout(timeout)
+            .timeout(config.klarna_timeout)
             .user_agent(concat!("hpp-merchant/", env!("CARGO_PKG_VERSION")));
         for root in extra_roots {
             builder = builder.add_root_certificate(root.clone());
@@ -233,15 +235,16 @@ impl Klarna {
         };
         Ok(Klarna {
             client,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            user: user.to_owned(),
-            password: password.to_owned(),
+            base_url: config.klarna_url.trim_end_matches('/').to_owned(),
+            user: config.klarna_user.clone(),
+            password: config.klarna_password.clone(),
             metrics,
             lanes: Arc::new([
                 lane(budgets.create),
                 lane(budgets.create),
                 lane(budgets.other),
             ]),
+            longest_pause: config.effects.retry_max,
         })
     }
 
@@ -280,9 +283,12 @@ impl Klarna {
         }
     }
 
-    /// A 429 pauses the whole category for its `Retry-After` (1 s without one).
+    /// A 429 pauses the whole category for its `Retry-After` (1 s without one), at most the
+    /// longest pause.
     fn pause(&self, category: Category, response: &reqwest::Response) {
-        let wait = retry_after(response).unwrap_or(Duration::from_secs(1));
+        let wait = retry_after(response)
+            .unwrap_or(Duration::from_secs(1))
+            .min(self.longest_pause);
         let until = Instant::now() + wait;
         let mut paused = self
             .lane(category)
@@ -576,6 +582,15 @@ mod tests {
     use axum::http::StatusCode;
     use axum::routing::{get, post};
 
+    /// A merchant's configuration for a Klarna at `url` answering within `timeout`.
+    fn config(url: &str, timeout: Duration) -> crate::MerchantConfig {
+        crate::MerchantConfig {
+            klarna_url: url.to_owned(),
+            klarna_timeout: timeout,
+            ..crate::MerchantConfig::default()
+        }
+    }
+
     /// A client of a Klarna on loopback that answers every Read Session and every create
     /// order with `code` and `body`.
     async fn klarna_answering(code: u16, body: &'static str) -> Klarna {
@@ -588,13 +603,9 @@ mod tests {
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Klarna::new(
-            &url,
-            "user",
-            "password",
-            Duration::from_secs(10),
-            Arc::new(Metrics::new()),
-            Budgets::default(),
+            &config(&url, Duration::from_secs(10)),
             &[],
+            Arc::new(Metrics::new()),
         )
         .unwrap()
     }
@@ -605,13 +616,9 @@ mod tests {
         let url = format!("http://{}", closed.local_addr().unwrap());
         drop(closed);
         let klarna = Klarna::new(
-            &url,
-            "user",
-            "password",
-            Duration::from_secs(10),
-            Arc::new(Metrics::new()),
-            Budgets::default(),
+            &config(&url, Duration::from_secs(10)),
             &[],
+            Arc::new(Metrics::new()),
         )
         .unwrap();
         let error = klarna.read_session("s-1").await.unwrap_err().to_string();
@@ -698,13 +705,9 @@ mod tests {
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Klarna::new(
-            &url,
-            "user",
-            "password",
-            Duration::from_secs(10),
-            Arc::new(Metrics::new()),
-            Budgets::default(),
+            &config(&url, Duration::from_secs(10)),
             &[],
+            Arc::new(Metrics::new()),
         )
         .unwrap()
     }
@@ -748,13 +751,9 @@ mod tests {
         drop(closed);
         let klarna = |url: &str| {
             Klarna::new(
-                url,
-                "user",
-                "password",
-                Duration::from_millis(300),
-                Arc::new(Metrics::new()),
-                Budgets::default(),
+                &config(url, Duration::from_millis(300)),
                 &[],
+                Arc::new(Metrics::new()),
             )
             .unwrap()
         };

@@ -46,6 +46,7 @@ pub mod cli;
 mod http;
 mod klarna;
 mod metrics;
+pub mod report;
 mod server;
 mod work;
 
@@ -117,7 +118,8 @@ pub struct EffectConfig {
     /// further failure doubles it, with jitter, up to `retry_max` (default 60 s). A 429's
     /// `Retry-After` is never cut short. Meanwhile the other effects are done.
     pub retry_min: Duration,
-    /// The longest pause between two tries of an effect.
+    /// The longest pause between two tries of an effect, and the longest a 429's
+    /// `Retry-After` pauses the calls to Klarna.
     pub retry_max: Duration,
 }
 
@@ -482,16 +484,8 @@ pub async fn serve(
         }
         None => Vec::new(),
     };
-    let klarna = klarna::Klarna::new(
-        &config.klarna_url,
-        &config.klarna_user,
-        &config.klarna_password,
-        config.klarna_timeout,
-        Arc::clone(&metrics),
-        config.budgets,
-        &extra_roots,
-    )
-    .map_err(MerchantError::Client)?;
+    let klarna = klarna::Klarna::new(&config, &extra_roots, Arc::clone(&metrics))
+        .map_err(MerchantError::Client)?;
     let public_url = config
         .public_url
         .clone()

@@ -4,10 +4,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use hpp_merchant::cli::Cli;
+use hpp_merchant::cli::{Cli, Command, SessionsArgs};
+use hpp_store::{Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
 
 async fn run(cli: Cli) -> Result<(), String> {
@@ -27,6 +29,36 @@ async fn run(cli: Cli) -> Result<(), String> {
     Ok(())
 }
 
+/// `hpp-merchant sessions`: reads the store, writes nothing.
+async fn sessions(args: SessionsArgs) -> Result<(), String> {
+    let options = StoreOptions {
+        create: false,
+        max_connections: 1,
+        ..StoreOptions::default()
+    };
+    let store = Store::connect_with(&args.database_url, options)
+        .await
+        .map_err(|error| format!("the database {}: {error}", args.database_url))?;
+    let listed = hpp_merchant::report::session_orders(&store)
+        .await
+        .map_err(|error| format!("the database {}: {error}", args.database_url))?;
+    store.close().await;
+    let mut out = std::io::stdout().lock();
+    let written = if args.json {
+        listed
+            .iter()
+            .try_for_each(|session| writeln!(out, "{}", session.json()))
+    } else {
+        write!(out, "{}", hpp_merchant::report::table(&listed))
+    };
+    match written {
+        Ok(()) => Ok(()),
+        // A closed pipe (| head) is the reader's choice, not an error.
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(error) => Err(format!("writing the list: {error}")),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -42,7 +74,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let done = match cli.command.clone() {
+        Some(Command::Sessions(args)) => runtime.block_on(sessions(args)),
+        None => runtime.block_on(run(cli)),
+    };
+    match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("hpp-merchant: {error}");
