@@ -89,6 +89,9 @@ fn merchant_config(cli: &Cli, database_url: String, klarna_url: &str) -> Merchan
             limit: 100,
             read_schedule,
         }),
+        // Half the lease: no worker takes an order over while its call is under way.
+        klarna_timeout: (at(5 * 60).max(Duration::from_millis(300)) / 2)
+            .min(Duration::from_secs(10)),
         effects: EffectConfig {
             interval: Duration::from_millis(20),
             batch_size: 20,

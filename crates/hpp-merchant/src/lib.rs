@@ -439,6 +439,12 @@ pub async fn serve(
              least {MIN_CHECKOUT_TOKEN} characters; the shop sends it as Authorization: Bearer <token>"
         )));
     }
+    if config.effects.lease <= config.klarna_timeout {
+        return Err(MerchantError::Config(format!(
+            "the effect lease ({:?}, --effect-lease) must be longer than a call to Klarna may              take ({:?}, --klarna-timeout): otherwise another worker takes an order over while              its create order call is still under way",
+            config.effects.lease, config.klarna_timeout
+        )));
+    }
     let (options, reader_options) = store_options(&config);
     let reads_at_once = reads_at_once(options.max_connections);
     let store_error = |source| MerchantError::Store {

@@ -313,14 +313,14 @@ async fn place_order(shared: &Shared, effect: &Effect, token: &str) -> Result<()
                     merchant_reference1 = session_id,
                     lost_at,
                     detail,
-                    "order UNKNOWN: a create order call's answer was lost and the token is now                      refused; a person must look the order up (merchant_reference1 = the session id)"
+                    "order UNKNOWN: a create order call's answer was lost and the token is now refused; a person must look the order up (merchant_reference1 = the session id)"
                 );
             } else {
                 tracing::error!(
                     session_id,
                     effect = effect.id,
                     detail,
-                    "order NOT placed: the authorization token was refused (expired or invalid)                      and no earlier call reached Klarna"
+                    "order NOT placed: the authorization token was refused (expired or invalid) and no earlier call reached Klarna"
                 );
             }
             shared
@@ -404,58 +404,80 @@ async fn perform(shared: &Shared, effect: &Effect) -> Result<(), Retry> {
     }
 }
 
-/// One round of the effect worker: claims, does and completes effects; how many it claimed.
-pub(crate) async fn effect_round(
-    shared: &Shared,
-    batch: usize,
-    lease: Duration,
-) -> Result<usize, StoreError> {
-    let effects = shared
-        .store
-        .claim_effects(&shared.worker, batch, lease)
-        .await?;
-    for effect in &effects {
-        let count = |result: &'static str| {
-            shared.metrics.count(
-                name::EFFECTS,
-                &[
-                    ("kind", effect.kind.name().into()),
-                    ("result", result.into()),
-                ],
+/// Does one claimed effect and completes or releases it.
+async fn do_effect(shared: &Shared, effect: &Effect) -> Result<(), StoreError> {
+    let count = |result: &'static str| {
+        shared.metrics.count(
+            name::EFFECTS,
+            &[
+                ("kind", effect.kind.name().into()),
+                ("result", result.into()),
+            ],
+        );
+    };
+    if effect.attempt > 1 {
+        shared.metrics.count(name::EFFECT_RECLAIMS, &[]);
+    }
+    match perform(shared, effect).await {
+        Ok(()) => match shared.store.complete_effect(effect).await {
+            Ok(()) => count("done"),
+            Err(error @ StoreError::LeaseLost { .. }) => {
+                count("lease_lost");
+                tracing::warn!(%error, session_id = effect.session_id, effect = effect.id,
+                    "effect done but its lease was lost; another worker may do it again");
+            }
+            Err(error) => return Err(error),
+        },
+        Err(Retry { reason, at_least }) => {
+            count("retry");
+            tracing::warn!(
+                session_id = effect.session_id,
+                effect = effect.id,
+                reason,
+                ?at_least,
+                "effect failed; tried again later"
             );
-        };
-        if effect.attempt > 1 {
-            shared.metrics.count(name::EFFECT_RECLAIMS, &[]);
-        }
-        match perform(shared, effect).await {
-            Ok(()) => match shared.store.complete_effect(effect).await {
-                Ok(()) => count("done"),
-                Err(error @ StoreError::LeaseLost { .. }) => {
-                    count("lease_lost");
-                    tracing::warn!(%error, session_id = effect.session_id, effect = effect.id,
-                        "effect done but its lease was lost; another worker may do it again");
-                }
-                Err(error) => return Err(error),
-            },
-            Err(Retry { reason, at_least }) => {
-                count("retry");
-                tracing::warn!(
-                    session_id = effect.session_id,
-                    effect = effect.id,
-                    reason,
-                    ?at_least,
-                    "effect failed; tried again later"
-                );
-                if let Err(error) = shared.store.release_effect_for(effect, at_least).await {
-                    tracing::warn!(%error, effect = effect.id, "releasing a failed effect");
-                }
+            if let Err(error) = shared.store.release_effect_for(effect, at_least).await {
+                tracing::warn!(%error, effect = effect.id, "releasing a failed effect");
             }
         }
     }
-    Ok(effects.len())
+    Ok(())
 }
 
-/// The effect worker loop.
+/// Claims as many effects as there are free places among `batch` under way, and starts each
+/// in `running`; how many it claimed. Effects run side by side: a call to Klarna that hangs
+/// until its timeout holds up its own effect, never the others.
+pub(crate) async fn claim_round(
+    shared: &Arc<Shared>,
+    running: &mut JoinSet<()>,
+    batch: usize,
+    lease: Duration,
+) -> Result<usize, StoreError> {
+    let free = batch.saturating_sub(running.len());
+    if free == 0 {
+        return Ok(0);
+    }
+    let effects = shared
+        .store
+        .claim_effects(&shared.worker, free, lease)
+        .await?;
+    let claimed = effects.len();
+    for effect in effects {
+        let shared = Arc::clone(shared);
+        running.spawn(async move {
+            if let Err(error) = do_effect(&shared, &effect).await {
+                tracing::error!(%error, session_id = effect.session_id, effect = effect.id,
+                    "completing an effect");
+            }
+        });
+    }
+    Ok(claimed)
+}
+
+/// The effect worker loop: keeps up to `batch` effects under way; claims more at once when
+/// a claim was full, else after `interval` or as soon as one finishes. On shutdown it lets
+/// the effects under way finish (or leaves them to their leases).
 pub(crate) async fn effect_loop(
     shared: Arc<Shared>,
     interval: Duration,
@@ -463,25 +485,30 @@ pub(crate) async fn effect_loop(
     lease: Duration,
 ) {
     let mut writable = true;
+    let mut running = JoinSet::new();
     loop {
+        while running.try_join_next().is_some() {}
         let full = if !can_write(&shared, &mut writable, "effect worker").await {
             false
         } else {
-            match effect_round(&shared, batch, lease).await {
-                Ok(claimed) => round_was_full(claimed, batch),
+            let free = batch.saturating_sub(running.len());
+            match claim_round(&shared, &mut running, batch, lease).await {
+                Ok(claimed) => free > 0 && round_was_full(claimed, free),
                 Err(error) => {
                     tracing::error!(%error, "effect round failed");
                     false
                 }
             }
         };
-        // After a full round at once: there may be more.
+        // After a full claim at once: there may be more.
         let pause = if full { Duration::ZERO } else { interval };
         tokio::select! {
-            () = shared.cancel.cancelled() => return,
+            () = shared.cancel.cancelled() => break,
             () = tokio::time::sleep(pause) => {}
+            Some(_) = running.join_next(), if !running.is_empty() => {}
         }
     }
+    while running.join_next().await.is_some() {}
 }
 
 #[cfg(test)]

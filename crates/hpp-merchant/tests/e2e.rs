@@ -42,12 +42,38 @@ const SQLITE_CHAOS: World = World {
     ..CHAOS
 };
 
+/// The world under Klarna's contract: its rate limits are per second of wall time, so time
+/// runs only 200 times faster (sessions live 2 world hours, 36 s; tokens an hour, 18 s;
+/// each open session read every 20 world minutes, 6 s), and a run has 400 sessions: about
+/// 70 batch reads a second, within Klarna's 200 for everything but creating sessions.
+const CONTRACT: World = World {
+    compression: 200.0,
+    session_lifetime: Duration::from_secs(2 * 3600),
+    token_lifetime: Duration::from_secs(3600),
+};
+
+/// Klarna's contract, hostile: the live rate limits, a 429 storm on create order and one on
+/// Read Session (each shorter than a token's life), and create order answers lost after the
+/// order was placed.
+fn contract_faults() -> FaultConfig {
+    FaultConfig {
+        storms: vec![
+            "create_order@20m+15m".parse().unwrap(),
+            "read_session@40m+10m".parse().unwrap(),
+        ],
+        order_answer_lost: 0.05,
+        ..FaultConfig::default()
+    }
+}
+
 /// One `hpp-merchant` process.
 struct Instance {
     port: u16,
     args: Vec<String>,
     log: PathBuf,
     child: Option<Child>,
+    /// The CA the process trusts for Klarna, given as `SSL_CERT_FILE`.
+    ca_file: Option<PathBuf>,
 }
 
 fn free_port() -> u16 {
@@ -58,7 +84,7 @@ fn free_port() -> u16 {
 }
 
 impl Instance {
-    fn new(name: &str, index: usize, args: Vec<String>) -> Instance {
+    fn new(name: &str, index: usize, args: Vec<String>, ca_file: Option<PathBuf>) -> Instance {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{name}"));
         std::fs::create_dir_all(&dir).expect("the log directory");
         Instance {
@@ -66,6 +92,7 @@ impl Instance {
             args,
             log: dir.join(format!("instance-{index}.log")),
             child: None,
+            ca_file,
         }
     }
 
@@ -80,7 +107,11 @@ impl Instance {
             .append(true)
             .open(&self.log)
             .expect("the instance's log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_hpp-merchant"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hpp-merchant"));
+        if let Some(ca_file) = &self.ca_file {
+            command.env("SSL_CERT_FILE", ca_file);
+        }
+        let child = command
             .args(&self.args)
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])
             .env("RUST_LOG", "info")
@@ -157,6 +188,10 @@ struct Scenario {
     world: World,
     /// Kill instance 1 with SIGKILL when this many sessions exist, restart it a second later.
     kill_at: Option<u64>,
+    /// Klarna's rate limits on (each instance's budgets a share of them).
+    rate_limits: bool,
+    /// Klarna over HTTPS: the merchants trust the simulator's CA through `SSL_CERT_FILE`.
+    tls: bool,
 }
 
 fn postgres_url(name: &str) -> String {
@@ -170,10 +205,17 @@ fn postgres_url(name: &str) -> String {
 
 async fn run(scenario: Scenario) {
     let started = Instant::now();
+    let _dir = tempfile::tempdir().unwrap();
     let mut sim_config = scenario.world.sim_config(scenario.faults.clone());
     sim_config.consumers_wait_for_page = true;
+    if scenario.rate_limits {
+        sim_config.rate_limits = hpp_sim::RateLimits::LIVE;
+    }
+    let ca_file = scenario.tls.then(|| _dir.path().join("klarna-ca.pem"));
+    sim_config.tls = ca_file.clone().map(|ca_file| hpp_sim::tls::ServeTls {
+        ca_file: Some(ca_file),
+    });
     let sim: Arc<SimHandle> = Arc::new(start_sim(sim_config).await);
-    let _dir = tempfile::tempdir().unwrap();
     let database_url = if scenario.postgres {
         postgres_url(scenario.name)
     } else {
@@ -186,9 +228,22 @@ async fn run(scenario: Scenario) {
         "--klarna-url".to_owned(),
         sim.base_url().to_owned(),
     ]);
+    if scenario.rate_limits {
+        // The budgets are Klarna's per merchant: each instance of a fleet takes its share.
+        let share = |budget: u32| (budget / scenario.instances as u32).to_string();
+        let budgets = hpp_merchant::Budgets::default();
+        args.extend([
+            "--budget-create".to_owned(),
+            share(budgets.create),
+            "--budget-other".to_owned(),
+            share(budgets.other),
+            "--budget-batch-reads".to_owned(),
+            share(budgets.batch_reads),
+        ]);
+    }
     let mut instances = Vec::new();
     for index in 0..scenario.instances {
-        let mut instance = Instance::new(scenario.name, index, args.clone());
+        let mut instance = Instance::new(scenario.name, index, args.clone(), ca_file.clone());
         let _ = std::fs::remove_file(&instance.log);
         instance.start().await;
         instances.push(instance);
@@ -220,6 +275,11 @@ async fn run(scenario: Scenario) {
         concurrency: 8,
         request_timeout: Duration::from_secs(30),
         checkout_token: Some(common::CHECKOUT_TOKEN.into()),
+        // The payment pages are the simulator's: over HTTPS, its CA.
+        root_certificates: sim
+            .tls_ca_pem()
+            .map(|pem| vec![reqwest::Certificate::from_pem(pem.as_bytes()).unwrap()])
+            .unwrap_or_default(),
         ..Driver::with_instances(urls, scenario.sessions)
     };
     let failed = Arc::new(Mutex::new(Vec::new()));
@@ -257,8 +317,19 @@ async fn run(scenario: Scenario) {
         .expect("the merchant's database");
     let truth = sim.truth();
     let checked = check_run(&summary, &truth, &store, scenario.batch).await;
+    let orders = common::check_order_record(&truth, &store).await;
     let wall = started.elapsed();
     eprintln!("{}", fault_counts(scenario.name, &summary, wall));
+    eprintln!("{}", common::call_counts(scenario.name, &summary, &orders));
+    if scenario.rate_limits {
+        let calls: u64 = summary.calls.values().map(|tally| tally.calls).sum();
+        let limited: u64 = summary.calls.values().map(|tally| tally.rate_limited).sum();
+        assert!(
+            limited * 100 <= calls,
+            "{}: {limited} of {calls} calls over Klarna's rate limits",
+            scenario.name
+        );
+    }
     eprintln!(
         "{}: created in {:.1} s; checked: {checked:?}; {} sessions more in the sim than handed out",
         scenario.name,
@@ -286,6 +357,8 @@ async fn a_fleet_of_three_on_postgres_survives_chaos_and_a_kill() {
         batch: true,
         world: CHAOS,
         kill_at: Some(1000),
+        rate_limits: false,
+        tls: false,
     })
     .await;
 }
@@ -301,6 +374,8 @@ async fn one_instance_on_sqlite_survives_chaos() {
         batch: true,
         world: SQLITE_CHAOS,
         kill_at: None,
+        rate_limits: false,
+        tls: false,
     })
     .await;
 }
@@ -319,6 +394,8 @@ async fn without_loss_callbacks_alone_suffice() {
         batch: false,
         world: CHAOS,
         kill_at: None,
+        rate_limits: false,
+        tls: false,
     })
     .await;
 }
@@ -337,6 +414,42 @@ async fn with_every_callback_lost_the_batch_alone_suffices() {
         batch: true,
         world: CHAOS,
         kill_at: None,
+        rate_limits: false,
+        tls: false,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_of_three_keeps_klarnas_contract_through_storms_lost_answers_and_a_kill() {
+    run(Scenario {
+        name: "contract-fleet",
+        sessions: 400,
+        instances: 3,
+        postgres: true,
+        faults: contract_faults(),
+        batch: true,
+        world: CONTRACT,
+        kill_at: Some(200),
+        rate_limits: true,
+        tls: false,
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_instance_on_sqlite_keeps_klarnas_contract_over_tls() {
+    run(Scenario {
+        name: "contract-sqlite-tls",
+        sessions: 400,
+        instances: 1,
+        postgres: false,
+        faults: contract_faults(),
+        batch: true,
+        world: CONTRACT,
+        kill_at: None,
+        rate_limits: true,
+        tls: true,
     })
     .await;
 }

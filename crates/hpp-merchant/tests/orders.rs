@@ -38,6 +38,8 @@ async fn start(config: SimConfig, klarna_timeout: Duration) -> Shop {
     let database_url = sqlite_url(&dir, "orders");
     let mut merchant_config = FAST.merchant_config(database_url.clone(), sim.base_url());
     merchant_config.klarna_timeout = klarna_timeout;
+    // Real time here: a lease longer than any call.
+    merchant_config.effects.lease = Duration::from_secs(30);
     merchant_config.effects.retry_min = Duration::from_millis(10);
     merchant_config.effects.retry_max = Duration::from_millis(100);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -228,4 +230,52 @@ async fn a_placed_order_is_listed_with_klarnas_order_id() {
     );
     shop.merchant.shutdown().await;
     shop.sim.shutdown().await.unwrap();
+}
+
+/// Klarna over HTTPS: a merchant that trusts the simulator's CA (`--klarna-ca`) places the
+/// order; one that does not says why its call failed, cause and all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_a_trusted_klarna_is_reached_and_an_untrusted_one_is_refused_with_its_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("klarna-ca.pem");
+    let mut config = manual(FaultConfig::none());
+    config.tls = Some(hpp_sim::tls::ServeTls {
+        ca_file: Some(ca_file.clone()),
+    });
+    let sim = start_sim(config).await;
+    assert!(sim.base_url().starts_with("https://"));
+    let merchant = |klarna_ca: Option<std::path::PathBuf>, name: &'static str| {
+        let mut merchant_config = FAST.merchant_config(sqlite_url(&dir, name), sim.base_url());
+        merchant_config.klarna_ca = klarna_ca;
+        merchant_config.klarna_timeout = Duration::from_secs(5);
+        merchant_config.effects.lease = Duration::from_secs(30);
+        async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            serve(merchant_config, listener).await.unwrap()
+        }
+    };
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let checkout = |merchant: &MerchantHandle| {
+        client
+            .post(format!("{}/checkouts", merchant.base_url()))
+            .bearer_auth(CHECKOUT_TOKEN)
+            .json(&json!({"place_order_mode": "NONE"}))
+            .send()
+    };
+
+    let untrusting = merchant(None, "untrusting").await;
+    let refused = checkout(&untrusting).await.unwrap();
+    assert_eq!(refused.status().as_u16(), 502);
+    let text = refused.text().await.unwrap();
+    assert!(
+        text.contains("error sending request") && text.contains("certificate"),
+        "{text}"
+    );
+    untrusting.shutdown().await;
+
+    let trusting = merchant(Some(ca_file), "trusting").await;
+    let created = checkout(&trusting).await.unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    trusting.shutdown().await;
+    sim.shutdown().await.unwrap();
 }

@@ -12,7 +12,7 @@ use hpp_sim::{
 };
 use hpp_status::Status;
 use hpp_status::wire::ReportedStatus;
-use hpp_store::{EffectKind, ReadSchedule, Store};
+use hpp_store::{EffectKind, OrderState, ReadSchedule, Store};
 
 /// The checkout token the tests' merchants require.
 pub const CHECKOUT_TOKEN: &str = "test-checkout-token-0123456789";
@@ -91,10 +91,17 @@ impl World {
         }
     }
 
+    /// How long a call to Klarna may take: half the effect lease, so that no worker takes
+    /// an order over while its call is under way; at most 10 s.
+    pub fn klarna_timeout(&self) -> Duration {
+        (self.effects().lease / 2).min(Duration::from_secs(10))
+    }
+
     pub fn merchant_config(&self, database_url: String, klarna_url: &str) -> MerchantConfig {
         MerchantConfig {
             database_url,
             klarna_url: klarna_url.to_owned(),
+            klarna_timeout: self.klarna_timeout(),
             batch: Some(self.batch()),
             effects: self.effects(),
             init_database: true,
@@ -125,6 +132,8 @@ impl World {
             ms(e.retry_min),
             "--effect-retry-max".into(),
             ms(e.retry_max),
+            "--klarna-timeout".into(),
+            ms(self.klarna_timeout()),
         ];
         if batch {
             args.extend([
@@ -403,5 +412,94 @@ pub fn fault_counts(label: &str, summary: &Summary, wall: Duration) -> String {
         o.forged_token,
         summary.expired,
         summary.abandoned,
+    )
+}
+
+/// What the merchant's order record says, by state.
+#[derive(Debug, Default)]
+pub struct OrderRecord {
+    pub placed: usize,
+    pub refused: usize,
+    pub unknown: usize,
+    pub pending: usize,
+}
+
+/// Checks the merchant's order record (`hpp-merchant sessions`) against the truth: an order
+/// recorded as placed is one Klarna placed, with that id; one recorded as refused is one
+/// Klarna never placed; one recorded as unknown really is ambiguous (a call whose answer the
+/// merchant never got).
+pub async fn check_order_record(truth: &[SessionTruth], store: &Store) -> OrderRecord {
+    let listed = hpp_merchant::report::session_orders(store)
+        .await
+        .expect("the order record");
+    let mut record = OrderRecord::default();
+    for session in &listed {
+        let Some(truth) = truth.iter().find(|t| t.session_id == session.session_id) else {
+            panic!(
+                "{} is in the store, not in the simulator",
+                session.session_id
+            )
+        };
+        match &session.order {
+            OrderState::Placed { order_id } => {
+                record.placed += 1;
+                let placed_by_merchant = truth.orders.iter().any(|order| {
+                    matches!(&order.result, OrderResult::Placed { order_id: id } if id == order_id)
+                });
+                assert!(
+                    placed_by_merchant || truth.order_id.as_deref() == Some(order_id),
+                    "{}: recorded as placed ({order_id}), Klarna's truth: {:?}",
+                    session.session_id,
+                    truth.orders
+                );
+            }
+            OrderState::Refused => {
+                record.refused += 1;
+                assert_eq!(
+                    truth.orders_placed(),
+                    0,
+                    "{}: recorded as refused, but Klarna placed {:?}",
+                    session.session_id,
+                    truth.orders
+                );
+            }
+            OrderState::Unknown => {
+                record.unknown += 1;
+                assert!(
+                    truth.orders.iter().any(|order| order.answer_lost)
+                        || truth
+                            .orders
+                            .iter()
+                            .any(|order| matches!(order.result, OrderResult::Placed { .. })),
+                    "{}: recorded as unknown, but no call of it lost an answer: {:?}",
+                    session.session_id,
+                    truth.orders
+                );
+            }
+            OrderState::Pending => record.pending += 1,
+            OrderState::None => {}
+        }
+    }
+    record
+}
+
+/// The API calls and 429s by operation, and the order record, on one line.
+pub fn call_counts(label: &str, summary: &Summary, orders: &OrderRecord) -> String {
+    let calls: Vec<String> = summary
+        .calls
+        .iter()
+        .map(|(operation, tally)| {
+            format!(
+                "{operation} {} (429: limit {}, storm {})",
+                tally.calls, tally.rate_limited, tally.storm_refused
+            )
+        })
+        .collect();
+    format!(
+        "{label}: calls: {} | orders: answers lost {}, double {}, missed {} | merchant's record: {orders:?}",
+        calls.join(", "),
+        summary.orders.answers_lost,
+        summary.orders.double_orders,
+        summary.orders.missed,
     )
 }
