@@ -52,9 +52,9 @@ const CONTRACT: World = World {
     token_lifetime: Duration::from_secs(3600),
 };
 
-/// Klarna's contract, hostile: the live rate limits, a 429 storm on create order and one on
-/// Read Session (each shorter than a token's life), and create order answers lost after the
-/// order was placed.
+/// Klarna's contract, hostile: every fault of the simulator, the live rate limits, a 429
+/// storm on create order and one on Read Session (each shorter than a token's life), create
+/// order answers lost after the order was placed, and stale reads.
 fn contract_faults() -> FaultConfig {
     FaultConfig {
         storms: vec![
@@ -62,6 +62,7 @@ fn contract_faults() -> FaultConfig {
             "read_session@40m+10m".parse().unwrap(),
         ],
         order_answer_lost: 0.05,
+        read_stale: 0.05,
         ..FaultConfig::default()
     }
 }
@@ -322,6 +323,7 @@ async fn run(scenario: Scenario) {
     eprintln!("{}", fault_counts(scenario.name, &summary, wall));
     eprintln!("{}", common::call_counts(scenario.name, &summary, &orders));
     if scenario.rate_limits {
+        eprintln!("{}: the simulator's summary\n{summary}", scenario.name);
         let calls: u64 = summary.calls.values().map(|tally| tally.calls).sum();
         let limited: u64 = summary.calls.values().map(|tally| tally.rate_limited).sum();
         assert!(
