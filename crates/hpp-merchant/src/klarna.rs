@@ -320,8 +320,31 @@ impl Klarna {
         })
     }
 
-    /// Sends `request` with the credentials once `category` admits it, counting it by
-    /// `operation` and HTTP status. A 429 pauses the category and the call is sent again
+    /// One call: waits for `category`'s admission, sends `request` with the credentials,
+    /// counts it by `operation` and HTTP status (`error`: no answer).
+    async fn call(
+        &self,
+        category: Category,
+        operation: &'static str,
+        request: reqwest::RequestBuilder,
+    ) -> reqwest::Result<reqwest::Response> {
+        self.admit(category).await;
+        let sent = request
+            .basic_auth(&self.user, Some(&self.password))
+            .send()
+            .await;
+        let status = match &sent {
+            Ok(response) => response.status().as_u16().to_string(),
+            Err(_) => "error".to_owned(),
+        };
+        self.metrics.count(
+            name::KLARNA_CALLS,
+            &[("operation", operation.into()), ("status", status)],
+        );
+        sent
+    }
+
+    /// Sends `request` like [`call`](Klarna::call). A 429 pauses the category and the call is sent again
     /// after the pause, up to [`CALLS_ON_429`] calls: Klarna did nothing with a refused call,
     /// and a budget just under its limit still meets a 429 now and then (calls admitted a
     /// little apart can arrive together). Not for create order, whose every call is recorded.
@@ -336,19 +359,7 @@ impl Klarna {
         let mut calls = 1;
         loop {
             let again = request.try_clone();
-            self.admit(category).await;
-            let sent = request
-                .basic_auth(&self.user, Some(&self.password))
-                .send()
-                .await;
-            let status = match &sent {
-                Ok(response) => response.status().as_u16().to_string(),
-                Err(_) => "error".to_owned(),
-            };
-            self.metrics.count(
-                name::KLARNA_CALLS,
-                &[("operation", operation.into()), ("status", status)],
-            );
+            let sent = self.call(category, operation, request).await;
             match sent {
                 Ok(response) if response.status().as_u16() == 429 => {
                     self.pause(category, &response);
@@ -532,23 +543,12 @@ impl Klarna {
                              "total_amount": 10000}],
             "merchant_reference1": merchant_reference,
         });
-        self.admit(Category::Other).await;
-        let sent = self
+        let request = self
             .client
             .post(url)
             .header(IDEMPOTENCY_KEY, idempotency_key)
-            .json(&body)
-            .basic_auth(&self.user, Some(&self.password))
-            .send()
-            .await;
-        let status = match &sent {
-            Ok(response) => response.status().as_u16().to_string(),
-            Err(_) => "error".to_owned(),
-        };
-        self.metrics.count(
-            name::KLARNA_CALLS,
-            &[("operation", "create_order".into()), ("status", status)],
-        );
+            .json(&body);
+        let sent = self.call(Category::Other, "create_order", request).await;
         let response = match sent {
             Ok(response) => response,
             Err(error) => {
