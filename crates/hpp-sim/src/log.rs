@@ -179,7 +179,13 @@ impl TruthLog {
     }
 }
 
-impl crate::registry::Journal for TruthLog {
+/// Where the registry writes what happened, line by line: the truth file, or nowhere.
+pub(crate) trait Journal: Send + Sync {
+    /// Records one line.
+    fn write(&self, line: &Line<'_>);
+}
+
+impl Journal for TruthLog {
     fn write(&self, line: &Line<'_>) {
         TruthLog::write(self, line);
     }

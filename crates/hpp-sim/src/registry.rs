@@ -23,7 +23,7 @@ use url::Url;
 use crate::config::{FaultConfig, SimConfig, Timing};
 use crate::faults::{DrawnFaults, forge_url};
 use crate::limits::{Admission, Limiter, Operation};
-use crate::log::Line;
+use crate::log::{Journal, Line};
 use crate::seed::{self, Purpose};
 use crate::truth::{
     CallbackAttempt, CallbackEvent, DisableAttempt, DisableResult, EventOutcome, Fault,
@@ -35,12 +35,6 @@ use crate::walk::{Interlude, Move, MoveError, SessionState, Walk};
 /// `at + wall`, saturating at the last instant RFC 3339 can write.
 pub(crate) fn later(at: Timestamp, wall: Duration) -> Timestamp {
     at.checked_add(wall).unwrap_or(Timestamp::MAX)
-}
-
-/// Where the registry writes what happened, line by line: the truth file, or nowhere.
-pub(crate) trait Journal: Send + Sync {
-    /// Records one line.
-    fn write(&self, line: &Line<'_>);
 }
 
 /// A journal that keeps nothing.
