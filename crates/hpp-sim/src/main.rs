@@ -80,6 +80,15 @@ fn defaults() -> SimConfig {
 /// (at most --grace), prints the summary, and exits 1 if the merchant placed a second order,
 /// missed one, or acted on a forged callback (2 if the run could not be done).
 ///
+/// Klarna's rate limits apply per merchant (429 with Retry-After over them; --rate-limit-*),
+/// and the contract's faults on request: lost create order answers, 429 storms, stale reads.
+///
+/// For a merchant's own tests (loopback clients, no auth): POST /_sim/sessions/{id}/step
+/// {"action": "Authorize"} makes a session take a step now (409 with the refusal when it is
+/// not legal); POST /_sim/clock {"advance": "2h"} moves the world's time forward; --manual
+/// starts no consumers. GET /hpp/pay/{id} (the redirect_url) is a payment page a person can
+/// click through; GET /_sim/ shows the run live.
+///
 /// Durations: 47h, 10m, 5s, 250ms, "1h 30m" or ISO 8601. World durations are divided by
 /// --compression; wall durations are not. Logs: RUST_LOG (default hpp_sim=info).
 #[derive(Parser, Debug)]
