@@ -21,8 +21,9 @@ const OUTCOMES = KINDS.flatMap((kind) => [
 ]);
 
 const STATUSES = Object.freeze(raw.statusNames());
-// A status name's index in the core's order, for the tracker's fast path.
-const STATUS_INDEX = new Map(STATUSES.map((name, index) => [name, index]));
+// A status name's index in the core's order, for the tracker's fast path (no prototype: only
+// the names are keys).
+const STATUS_INDEX = Object.assign(Object.create(null), Object.fromEntries(STATUSES.map((name, index) => [name, index])));
 const REFUSED = 0xffffffff;
 // Added to an outcome code when the delivery changed what the tracker holds.
 const CHANGED = 8;
@@ -126,9 +127,9 @@ class Tracker {
 
   /** One delivery: a wire status name and its RFC 3339 `updated_at`. */
   observe(status, updatedAt) {
-    let index = STATUS_INDEX.get(status);
+    let index = typeof status === 'string' ? STATUS_INDEX[status] : undefined;
     // Not a name as given: the core's message, or the name its text is (a String object...).
-    if (index === undefined) index = STATUS_INDEX.get(raw.parseStatus(String(status)));
+    if (index === undefined) index = STATUS_INDEX[raw.parseStatus(String(status))];
     const length = typeof updatedAt === 'string' ? toScratch(updatedAt) : -1;
     const code =
       length >= 0
