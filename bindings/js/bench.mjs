@@ -4,11 +4,13 @@
 //
 // Both sides take the same deliveries (session id, status name, RFC 3339 text) in the same
 // order: duplicates, late ones and finals, over many sessions. The strings are wire strings,
-// as a handler gets them from JSON.parse of a body: not strings built by concatenation, which
-// V8 keeps as ropes (each side pays for flattening those once, in the first round). The hand-written tracker is
-// what a merchant would write instead: a Map of sessions, Date.parse and the final-wins rule
-// (a final status is kept; otherwise the later updatedAt wins). It classifies nothing; the
-// binding classifies every delivery and parses RFC 3339 strictly.
+// as a handler gets them from JSON.parse of a body, not strings built by concatenation (which
+// V8 keeps as ropes until something flattens them). The hand-written tracker is what a
+// merchant would write instead: a Map of sessions, Date.parse and the final-wins rule (a final
+// status is kept; otherwise the later updatedAt wins). It classifies nothing; the binding
+// classifies every delivery and parses RFC 3339 strictly. The sides alternate, round after
+// round; the median of each round's ratio is the figure least moved by other work on the
+// machine.
 import { Tracker } from 'hpp-status';
 
 const FINAL = new Set(['COMPLETED', 'CANCELLED', 'DISABLED']);
