@@ -12,7 +12,8 @@
 #
 # Installs what it needs when missing (skipped when present): the wasm32-unknown-unknown
 # target, wasm-bindgen's CLI at the exact version of the library in Cargo.lock (minutes to
-# build, once), and maturin in a virtual environment under target/. Needs Node.js 20 with npm
+# build, once), maturin in a virtual environment under target/, and binaryen's wasm-opt (the
+# npm package `binaryen`, pinned, run by node) under target/ too. Needs Node.js 20 with npm
 # and python3 with venv; the test environments get pytest from PyPI.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -55,12 +56,23 @@ if [[ ! -x $TOOLS/bin/maturin ]]; then
     python3 -m venv "$TOOLS"
     "$TOOLS/bin/pip" install --quiet --disable-pip-version-check maturin
 fi
+# wasm-opt -O3 after wasm-bindgen: about 7% off an observation and 40 KB off the module.
+binaryen_version=132.0.0
+wasm_opt=$TOOLS/binaryen/node_modules/binaryen/bin/wasm-opt
+installed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' \
+    "$TOOLS/binaryen/node_modules/binaryen/package.json" 2>/dev/null || true)
+if [[ $installed != "$binaryen_version" ]]; then
+    echo "==> npm install binaryen@${binaryen_version} (wasm-opt): ${TOOLS}/binaryen"
+    mkdir -p "$TOOLS/binaryen"
+    (cd "$TOOLS/binaryen" && npm install --silent --no-audit --no-fund --no-save --prefix . "binaryen@${binaryen_version}")
+fi
 
 rm -rf "$out"
 mkdir -p "$out"
 
-# The npm package. Its own target directory, and link-time optimisation in one unit (smaller
-# and faster than opt-level "s" here): the workspace's release builds keep their profile.
+# The npm package. Its own target directory, opt-level 3 (the release default) with link-time
+# optimisation in one unit (smaller and faster than opt-level "s" here): the workspace's
+# release builds keep their profile.
 echo "==> npm package"
 wasm_target=target/bindings-build/wasm
 CARGO_TARGET_DIR=$wasm_target \
@@ -74,6 +86,7 @@ cp bindings/js/package/{package.json,index.cjs,index.mjs,index.d.ts} bindings/js
     LICENSE-MIT LICENSE-APACHE "$package/"
 wasm-bindgen --target nodejs --weak-refs --no-typescript --out-dir "$package/wasm" \
     "$wasm_target/wasm32-unknown-unknown/release/hpp_status_js.wasm"
+node "$wasm_opt" -O3 "$package/wasm/hpp_status_js_bg.wasm" -o "$package/wasm/hpp_status_js_bg.wasm"
 (cd "$out" && npm pack --silent ./npm >/dev/null)
 rm -rf "$package"
 tgz=$out/hpp-status-${version}.tgz

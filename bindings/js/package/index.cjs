@@ -21,28 +21,40 @@ const OUTCOMES = KINDS.flatMap((kind) => [
 ]);
 
 const STATUSES = Object.freeze(raw.statusNames());
-// A status name's index in the core's order, for the tracker's fast path.
-const STATUS_INDEX = new Map(STATUSES.map((name, index) => [name, index]));
+// A status name's index in the core's order, for the tracker's fast path (no prototype: only
+// the names are keys).
+const STATUS_INDEX = Object.assign(Object.create(null), Object.fromEntries(STATUSES.map((name, index) => [name, index])));
 const REFUSED = 0xffffffff;
+// Added to an outcome code when the delivery changed what the tracker holds.
+const CHANGED = 8;
+// The status index of a tracker that has seen nothing.
+const NO_STATUS = 255;
 
-// The tracker's fast path writes an ASCII `updatedAt` straight into a buffer of the module's
-// memory (raw.scratchAddress()) instead of allocating a copy for each call.
-const SCRATCH = raw.scratchAddress();
-const SCRATCH_LEN = 40;
+// The module's memory: the tracker's fast path encodes `updatedAt` straight into its scratch
+// buffer (no copy allocated per call, which wasm-bindgen's string passing would make), and
+// reads a changed tracker's state from its state buffer (second, nanosecond, offset, status
+// index).
 const MEMORY = raw.wasmMemory();
-let bytes = new Uint8Array(MEMORY.buffer);
+const SCRATCH_LEN = 40;
+let scratch = new Uint8Array(MEMORY.buffer, raw.scratchAddress(), SCRATCH_LEN);
+let state = new Float64Array(MEMORY.buffer, raw.stateAddress(), 4);
 
-/** Writes `text` into the scratch buffer; its length, or -1 when it does not fit or is not ASCII. */
+/** The views again after the memory grew (which detaches the old ones). */
+function remap() {
+  scratch = new Uint8Array(MEMORY.buffer, raw.scratchAddress(), SCRATCH_LEN);
+  state = new Float64Array(MEMORY.buffer, raw.stateAddress(), 4);
+}
+
+// encodeInto rather than a loop of charCodeAt: about as fast on a flat string, and faster on
+// one built by concatenation (which V8 keeps as a rope until something flattens it).
+const ENCODER = new TextEncoder();
+
+/** Writes `text` as UTF-8 into the scratch buffer; its length in bytes, or -1 when it does not fit. */
 function toScratch(text) {
-  const length = text.length;
-  if (length > SCRATCH_LEN) return -1;
-  if (bytes.byteLength === 0) bytes = new Uint8Array(MEMORY.buffer); // memory grew: a new buffer
-  for (let i = 0; i < length; i += 1) {
-    const code = text.charCodeAt(i);
-    if (code > 0x7f) return -1;
-    bytes[SCRATCH + i] = code;
-  }
-  return length;
+  if (text.length > SCRATCH_LEN) return -1;
+  if (scratch.length === 0) remap();
+  const done = ENCODER.encodeInto(text, scratch);
+  return done.read === text.length ? done.written : -1;
 }
 const ACTIONS = Object.freeze(raw.actionNames());
 
@@ -86,10 +98,6 @@ function parseCallback(body) {
   return typeof given === 'string' ? raw.parseCallback(given) : raw.parseCallbackBytes(given);
 }
 
-// A tracker is a slot of the module's arena, freed when its object is collected.
-const SLOTS = new FinalizationRegistry((slot) => raw.trackerDrop(slot));
-const ADOPT = Symbol('adopt a slot');
-
 function refused(code) {
   if (code === REFUSED) throw new Error(raw.takeError());
   return code;
@@ -97,26 +105,37 @@ function refused(code) {
 
 /** Merges every report of one session into the one status to believe. */
 class Tracker {
-  #slot;
+  // What the core's tracker holds, as numbers (see `State` in src/lib.rs): the object owns no
+  // memory of the module. Each call hands them to the core with the delivery; when the core
+  // says the delivery changed them, the new ones are read from the state buffer.
+  #status = NO_STATUS;
+  #second = 0;
+  #nanosecond = 0;
+  #offset = 0;
 
-  /** A tracker that has seen nothing. */
-  constructor(...adopt) {
-    // `fromJSON` hands over a slot it filled, with a key only this module holds.
-    this.#slot = adopt[0] === ADOPT ? adopt[1] : raw.trackerNew();
-    SLOTS.register(this, this.#slot);
+  /** Takes the state the last call left in the state buffer when `code` says it changed. */
+  #update(code) {
+    if (code & CHANGED) {
+      if (state.length === 0) remap();
+      this.#second = state[0];
+      this.#nanosecond = state[1];
+      this.#offset = state[2];
+      this.#status = state[3];
+    }
+    return OUTCOMES[code & (CHANGED - 1)];
   }
 
   /** One delivery: a wire status name and its RFC 3339 `updated_at`. */
   observe(status, updatedAt) {
-    let index = STATUS_INDEX.get(status);
+    let index = typeof status === 'string' ? STATUS_INDEX[status] : undefined;
     // Not a name as given: the core's message, or the name its text is (a String object...).
-    if (index === undefined) index = STATUS_INDEX.get(raw.parseStatus(String(status)));
+    if (index === undefined) index = STATUS_INDEX[raw.parseStatus(String(status))];
     const length = typeof updatedAt === 'string' ? toScratch(updatedAt) : -1;
     const code =
       length >= 0
-        ? raw.trackerObserveScratch(this.#slot, index, length)
-        : raw.trackerObserve(this.#slot, index, String(updatedAt));
-    return OUTCOMES[refused(code)];
+        ? raw.trackerObserveScratch(this.#status, this.#second, this.#nanosecond, this.#offset, index, length)
+        : raw.trackerObserve(this.#status, this.#second, this.#nanosecond, this.#offset, index, String(updatedAt));
+    return this.#update(refused(code));
   }
 
   /** A session from parseSession or parseCallback; throws saying why it cannot be ordered. */
@@ -124,29 +143,32 @@ class Tracker {
     if (!(session instanceof raw.Session)) {
       throw new TypeError('observeSession takes what parseSession or parseCallback returned');
     }
-    return OUTCOMES[refused(raw.trackerObserveSession(this.#slot, session))];
+    const code = raw.trackerObserveSession(this.#status, this.#second, this.#nanosecond, this.#offset, session);
+    return this.#update(refused(code));
   }
 
   /** The status to believe, or undefined before any observation. */
   get status() {
-    return raw.trackerStatus(this.#slot);
+    return STATUSES[this.#status];
   }
 
   /** The `updated_at` held, as the Rust crate writes it, or undefined. */
   get updatedAt() {
-    return raw.trackerUpdatedAt(this.#slot);
+    return raw.trackerUpdatedAt(this.#status, this.#second, this.#nanosecond, this.#offset);
   }
 
   /** The stored form as an object: JSON.stringify(tracker) is the Rust crate's JSON. */
   toJSON() {
-    return JSON.parse(raw.trackerToJson(this.#slot));
+    return JSON.parse(raw.trackerToJson(this.#status, this.#second, this.#nanosecond, this.#offset));
   }
 
   /** A tracker from its stored form (the object or its text); strict. */
   static fromJSON(value) {
     const text = typeof value === 'string' ? value : JSON.stringify(value);
     if (typeof text !== 'string') throw new TypeError('not a stored tracker: ' + String(value));
-    return new Tracker(ADOPT, refused(raw.trackerFromJson(text)));
+    const tracker = new Tracker();
+    tracker.#update(refused(raw.trackerFromJson(text)) | CHANGED);
+    return tracker;
   }
 }
 

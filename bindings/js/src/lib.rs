@@ -251,9 +251,104 @@ pub fn parse_callback_bytes(body: &[u8]) -> Result<Session, JsError> {
 /// The longest `updated_at` the scratch path takes; longer ones go through `trackerObserve`.
 pub const SCRATCH_LEN: usize = 40;
 
-/// The code the observing exports return for a refused delivery: the reason is then
-/// `takeError`'s.
+/// The code the tracker exports return for a refused call: the reason is then `takeError`'s.
 pub const REFUSED: u32 = u32::MAX;
+
+/// Added to an outcome code when the delivery changed what the tracker holds: its new
+/// [`State`] is then in the state buffer (`stateAddress`).
+pub const CHANGED: u32 = 8;
+
+/// [`State::status`] of a tracker that has seen nothing.
+pub const NO_STATUS: u32 = 255;
+
+/// The seconds since the Unix epoch of the instants the core writes in UTC, with `Z`: from
+/// `0000-01-01T00:00:00Z` up to `10000-01-01T00:00:00Z`. Outside, it keeps the offset the
+/// text was read with (`tests` check both against the core).
+const UTC_SECONDS: core::ops::Range<i64> = -62_167_219_200..253_402_300_800;
+
+/// What a tracker holds, as the numbers a JavaScript `Tracker` object keeps in its fields.
+///
+/// A JavaScript tracker is a plain object holding these numbers, not a handle on memory of the
+/// module: each call rebuilds the core's tracker from them ([`Tracker::from_state`]), lets the
+/// core decide, and hands back the numbers of what it then holds ([`Tracker::state`]). So a
+/// tracker costs no allocation in the module and needs no finalizer to be freed (registering
+/// one cost about 300 ns on Node.js 20, more than an observation).
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub struct State {
+    /// The index in `Status::ALL` of the status held, or [`NO_STATUS`].
+    pub status: u32,
+    /// The whole seconds since the Unix epoch of its `updated_at`, rounded down (below
+    /// 2^53 in magnitude, so exact in a JavaScript number).
+    pub second: f64,
+    /// The nanoseconds after `second`.
+    pub nanosecond: u32,
+    /// The offset, in minutes, the core writes the instant with: 0 for every instant of the
+    /// years 0000-9999 in UTC.
+    pub offset: i32,
+}
+
+impl State {
+    /// The state of a tracker that has seen nothing.
+    pub const EMPTY: State = State {
+        status: NO_STATUS,
+        second: 0.0,
+        nanosecond: 0,
+        offset: 0,
+    };
+}
+
+/// The offset, in minutes, the core writes `at` with.
+fn offset_of(at: Timestamp) -> Option<i32> {
+    if UTC_SECONDS.contains(&at.unix().0) {
+        return Some(0);
+    }
+    // Outside UTC's years the core's text ends with the offset it keeps, `+hh:mm` or `-hh:mm`.
+    let text = at.to_string();
+    let tail = text.get(text.len().checked_sub(6)?..)?;
+    let sign = match tail.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let hours: i32 = tail.get(1..3)?.parse().ok()?;
+    let minutes: i32 = tail.get(4..6)?.parse().ok()?;
+    Some(sign * (hours * 60 + minutes))
+}
+
+/// The timestamp of a [`State`], exactly as the core held it, or `None` when no timestamp
+/// has these numbers.
+fn timestamp_of(second: f64, nanosecond: u32, offset: i32) -> Option<Timestamp> {
+    // `as` saturates (and makes NaN 0): the comparison refuses whatever it changed.
+    let whole = second as i64;
+    let exact = whole as f64 == second;
+    if !exact {
+        return None;
+    }
+    if offset == 0 {
+        // The core writes every instant of UTC's years in UTC, and no other.
+        return UTC_SECONDS
+            .contains(&whole)
+            .then(|| Timestamp::from_unix(whole, nanosecond))
+            .flatten();
+    }
+    let at = {
+        // The local time's digits (written by the core in UTC form), then the offset: the
+        // core reads the instant back with its offset.
+        let local = Timestamp::from_unix(whole.checked_add(i64::from(offset) * 60)?, nanosecond)?;
+        let text = local.to_string();
+        let digits = text.strip_suffix('Z')?;
+        let (sign, minutes) = if offset < 0 {
+            ('-', -offset)
+        } else {
+            ('+', offset)
+        };
+        format!("{digits}{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+            .parse()
+            .ok()?
+    };
+    // Refuses an offset the core would not keep (any, in UTC's years).
+    (offset_of(at)? == offset).then_some(at)
+}
 
 /// A tracker of the core over wire timestamps, with the conversions the exports make.
 #[derive(Default)]
@@ -294,56 +389,91 @@ impl Tracker {
             .map(|tracker| Tracker { tracker })
             .map_err(|error| format!("not a stored tracker: {error}"))
     }
-}
 
-/// The trackers the JavaScript side holds, by slot. A JavaScript `Tracker` is a slot number
-/// (freed by a `FinalizationRegistry` when the object is collected), not a wasm-bindgen
-/// class: registering a class instance with its unregister token costs about 340 ns on
-/// Node.js 20, six times an observation, and a merchant makes a tracker per delivery when
-/// it loads one from storage.
-#[derive(Default)]
-struct Arena {
-    slots: Vec<Option<Tracker>>,
-    free: Vec<u32>,
-    /// Why the last refused call was refused, until taken.
-    error: Option<String>,
-}
-
-impl Arena {
-    fn insert(&mut self, tracker: Tracker) -> u32 {
-        if let Some(slot) = self.free.pop() {
-            self.slots[slot as usize] = Some(tracker);
-            return slot;
-        }
-        self.slots.push(Some(tracker));
-        u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
-    }
-
-    fn refuse(&mut self, error: String) -> u32 {
-        self.error = Some(error);
-        REFUSED
-    }
-
-    /// `run` on the tracker in `slot`: its code, or [`REFUSED`] with the reason kept.
-    fn with(&mut self, slot: u32, run: impl FnOnce(&mut Tracker) -> Result<u32, String>) -> u32 {
-        let result = match self.slots.get_mut(slot as usize) {
-            Some(Some(tracker)) => run(tracker),
-            _ => Err(format!("no tracker in slot {slot}")),
+    /// What the tracker holds, as numbers.
+    pub fn state(&self) -> State {
+        let Some(seen) = self.tracker.latest() else {
+            return State::EMPTY;
         };
-        result.unwrap_or_else(|error| self.refuse(error))
+        let (second, nanosecond) = seen.updated_at.unix();
+        let status = Status::ALL.iter().position(|s| *s == seen.status);
+        State {
+            status: status.map_or(NO_STATUS, |index| index as u32),
+            // Years 0000-9999 and a day: far below 2^53 seconds, exact.
+            second: second as f64,
+            nanosecond,
+            // Every timestamp the core holds has an offset it writes.
+            offset: offset_of(seen.updated_at).unwrap_or_default(),
+        }
+    }
+
+    /// The tracker that holds `state` (as [`state`](Tracker::state) gave it), or why not.
+    pub fn from_state(state: State) -> Result<Tracker, String> {
+        if state.status == NO_STATUS {
+            return Ok(Tracker::default());
+        }
+        let status = Status::ALL.get(state.status as usize).copied();
+        let at = timestamp_of(state.second, state.nanosecond, state.offset);
+        match (status, at) {
+            (Some(status), Some(at)) => Ok(Tracker {
+                tracker: hpp_status::Tracker::from(Observation::new(status, at)),
+            }),
+            _ => Err(format!("not the state of a tracker: {state:?}")),
+        }
     }
 }
 
 thread_local! {
-    static ARENA: RefCell<Arena> = RefCell::new(Arena::default());
-    /// Where the JavaScript layer writes an ASCII `updated_at` for `trackerObserveScratch`:
-    /// no allocation and no string crosses the boundary. Cells, because the bytes change
-    /// behind shared references (written from outside Rust, between calls).
-    static SCRATCH: [Cell<u8>; SCRATCH_LEN] = const { [const { Cell::new(0) }; SCRATCH_LEN] };
+    /// Why the last refused call was refused, until taken.
+    static ERROR: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Where the JavaScript layer writes `updated_at` (UTF-8) for `trackerObserveScratch`: no
+    /// allocation and no string crosses the boundary. A cell, because the bytes change behind
+    /// shared references (written from outside Rust, between calls).
+    static SCRATCH: Cell<[u8; SCRATCH_LEN]> = const { Cell::new([0; SCRATCH_LEN]) };
+    /// Where a call that changed a tracker leaves its new [`State`], for the JavaScript layer
+    /// to read: `second`, `nanosecond`, `offset`, `status`.
+    static STATE: [Cell<f64>; 4] = const { [const { Cell::new(0.0) }; 4] };
 }
 
-fn arena<R>(run: impl FnOnce(&mut Arena) -> R) -> R {
-    ARENA.with(|arena| run(&mut arena.borrow_mut()))
+/// Keeps `error` for `takeError`; [`REFUSED`].
+fn refuse(error: String) -> u32 {
+    ERROR.with(|kept| *kept.borrow_mut() = Some(error));
+    REFUSED
+}
+
+/// Leaves `state` in the state buffer.
+fn leave(state: State) {
+    STATE.with(|cells| {
+        cells[0].set(state.second);
+        cells[1].set(f64::from(state.nanosecond));
+        cells[2].set(f64::from(state.offset));
+        cells[3].set(f64::from(state.status));
+    });
+}
+
+/// `run` on the tracker holding `state`: its outcome code, plus [`CHANGED`] with the new state
+/// left in the state buffer when it changed; or [`REFUSED`] with the reason kept.
+fn on_state(state: State, run: impl FnOnce(&mut Tracker) -> Result<u32, String>) -> u32 {
+    let code = Tracker::from_state(state).and_then(|mut tracker| {
+        let code = run(&mut tracker)?;
+        let after = tracker.state();
+        if after == state {
+            return Ok(code);
+        }
+        leave(after);
+        Ok(code | CHANGED)
+    });
+    code.unwrap_or_else(refuse)
+}
+
+/// The [`State`] of the arguments the tracker exports begin with.
+fn state(status: u32, second: f64, nanosecond: u32, offset: i32) -> State {
+    State {
+        status,
+        second,
+        nanosecond,
+        offset,
+    }
 }
 
 /// The address of the scratch buffer in the module's memory.
@@ -352,96 +482,223 @@ pub fn scratch_address() -> usize {
     SCRATCH.with(|scratch| scratch.as_ptr() as usize)
 }
 
+/// The address of the state buffer in the module's memory (four `f64`).
+#[wasm_bindgen(js_name = stateAddress)]
+pub fn state_address() -> usize {
+    STATE.with(|cells| cells.as_ptr() as usize)
+}
+
 /// The module's memory, for the JavaScript layer to write into the scratch buffer.
 #[wasm_bindgen(js_name = wasmMemory)]
 pub fn wasm_memory() -> JsValue {
     wasm_bindgen::memory()
 }
 
-/// A new tracker that has seen nothing: its slot.
-#[wasm_bindgen(js_name = trackerNew)]
-pub fn tracker_new() -> u32 {
-    arena(|arena| arena.insert(Tracker::default()))
-}
-
-/// A tracker from its stored form (text), strict: its slot, or [`REFUSED`].
-#[wasm_bindgen(js_name = trackerFromJson)]
-pub fn tracker_from_json(text: &str) -> u32 {
-    match Tracker::from_stored(text) {
-        Ok(tracker) => arena(|arena| arena.insert(tracker)),
-        Err(error) => arena(|arena| arena.refuse(error)),
-    }
-}
-
-/// Frees a slot (the JavaScript object was collected).
-#[wasm_bindgen(js_name = trackerDrop)]
-pub fn tracker_drop(slot: u32) {
-    arena(|arena| {
-        if let Some(entry @ Some(_)) = arena.slots.get_mut(slot as usize) {
-            *entry = None;
-            arena.free.push(slot);
-        }
-    });
-}
-
-/// One delivery: the status by its index in `Status::ALL` (the JavaScript layer maps names to
-/// indices) and `updated_at` as text. The outcome code, or [`REFUSED`].
+/// One delivery to the tracker holding the state given by the first four arguments: the
+/// status by its index in `Status::ALL` (the JavaScript layer maps names to indices) and
+/// `updated_at` as text. The outcome code (with [`CHANGED`]), or [`REFUSED`].
 #[wasm_bindgen(js_name = trackerObserve)]
-pub fn tracker_observe(slot: u32, status: u8, updated_at: &str) -> u32 {
-    let Some(status) = Status::ALL.get(usize::from(status)).copied() else {
-        return arena(|arena| arena.refuse(format!("no status has the index {status}")));
+pub fn tracker_observe(
+    held: u32,
+    second: f64,
+    nanosecond: u32,
+    offset: i32,
+    status: u32,
+    updated_at: &str,
+) -> u32 {
+    let Some(status) = Status::ALL.get(status as usize).copied() else {
+        return refuse(format!("no status has the index {status}"));
     };
-    arena(|arena| arena.with(slot, |tracker| tracker.observe_status(status, updated_at)))
+    on_state(state(held, second, nanosecond, offset), |tracker| {
+        tracker.observe_status(status, updated_at)
+    })
 }
 
 /// [`tracker_observe`] with `updated_at` in the first `len` bytes of the scratch buffer.
 #[wasm_bindgen(js_name = trackerObserveScratch)]
-pub fn tracker_observe_scratch(slot: u32, status: u8, len: usize) -> u32 {
-    let mut bytes = [0; SCRATCH_LEN];
-    let bytes = &mut bytes[..len.min(SCRATCH_LEN)];
-    SCRATCH.with(|scratch| {
-        for (byte, cell) in bytes.iter_mut().zip(scratch) {
-            *byte = cell.get();
-        }
-    });
-    match core::str::from_utf8(bytes) {
-        Ok(text) => tracker_observe(slot, status, text),
-        Err(error) => arena(|arena| arena.refuse(format!("the scratch holds no text: {error}"))),
+pub fn tracker_observe_scratch(
+    held: u32,
+    second: f64,
+    nanosecond: u32,
+    offset: i32,
+    status: u32,
+    len: usize,
+) -> u32 {
+    let bytes = SCRATCH.with(Cell::get);
+    match core::str::from_utf8(&bytes[..len.min(SCRATCH_LEN)]) {
+        Ok(text) => tracker_observe(held, second, nanosecond, offset, status, text),
+        Err(error) => refuse(format!("the scratch holds no text: {error}")),
     }
 }
 
-/// A parsed session: the outcome code, or [`REFUSED`] (it cannot be ordered).
+/// A parsed session to the tracker holding the state: the outcome code (with [`CHANGED`]), or
+/// [`REFUSED`] (it cannot be ordered).
 #[wasm_bindgen(js_name = trackerObserveSession)]
-pub fn tracker_observe_session(slot: u32, session: &Session) -> u32 {
-    arena(|arena| arena.with(slot, |tracker| tracker.observe_read(session)))
-}
-
-/// The status the tracker in `slot` believes, or `undefined`.
-#[wasm_bindgen(js_name = trackerStatus)]
-pub fn tracker_status(slot: u32) -> Option<String> {
-    arena(|arena| {
-        let tracker = arena.slots.get(slot as usize)?.as_ref()?;
-        Some(tracker.tracker.status()?.as_str().to_owned())
+pub fn tracker_observe_session(
+    held: u32,
+    second: f64,
+    nanosecond: u32,
+    offset: i32,
+    session: &Session,
+) -> u32 {
+    on_state(state(held, second, nanosecond, offset), |tracker| {
+        tracker.observe_read(session)
     })
 }
 
-/// The `updated_at` the tracker in `slot` holds, in the core's form, or `undefined`.
+/// A tracker from its stored form (text), strict: 0 with its state in the state buffer, or
+/// [`REFUSED`].
+#[wasm_bindgen(js_name = trackerFromJson)]
+pub fn tracker_from_json(text: &str) -> u32 {
+    match Tracker::from_stored(text) {
+        Ok(tracker) => {
+            leave(tracker.state());
+            0
+        }
+        Err(error) => refuse(error),
+    }
+}
+
+/// The `updated_at` the tracker holding the state holds, in the core's form, or `undefined`.
 #[wasm_bindgen(js_name = trackerUpdatedAt)]
-pub fn tracker_updated_at(slot: u32) -> Option<String> {
-    arena(|arena| {
-        let tracker = arena.slots.get(slot as usize)?.as_ref()?;
-        Some(tracker.tracker.latest()?.updated_at.to_string())
-    })
+pub fn tracker_updated_at(held: u32, second: f64, nanosecond: u32, offset: i32) -> Option<String> {
+    let tracker = Tracker::from_state(state(held, second, nanosecond, offset)).ok()?;
+    Some(tracker.tracker.latest()?.updated_at.to_string())
 }
 
-/// The stored form of the tracker in `slot`, or `undefined` when the slot is empty.
+/// The stored form of the tracker holding the state, or `undefined` when no tracker holds it.
 #[wasm_bindgen(js_name = trackerToJson)]
-pub fn tracker_to_json(slot: u32) -> Option<String> {
-    arena(|arena| arena.slots.get(slot as usize)?.as_ref()?.stored().ok())
+pub fn tracker_to_json(held: u32, second: f64, nanosecond: u32, offset: i32) -> Option<String> {
+    Tracker::from_state(state(held, second, nanosecond, offset))
+        .and_then(|tracker| tracker.stored())
+        .ok()
 }
 
 /// Why the last refused call was refused (once), or `undefined`.
 #[wasm_bindgen(js_name = takeError)]
 pub fn take_error() -> Option<String> {
-    arena(|arena| arena.error.take())
+    ERROR.with(|kept| kept.borrow_mut().take())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn utc_seconds_are_the_instants_the_core_writes_with_z() {
+        let first = at("0000-01-01T00:00:00Z");
+        let last = at("9999-12-31T23:59:59.999999999Z");
+        assert_eq!(UTC_SECONDS.start, first.unix().0);
+        assert_eq!(UTC_SECONDS.end, last.unix().0 + 1);
+        // One nanosecond outside, on either side, the core keeps the text's offset.
+        let before = at("0000-01-01T00:59:59.999999999+01:00");
+        let after = at("9999-12-31T23:00:00-01:00");
+        assert_eq!(before.unix().0, UTC_SECONDS.start - 1);
+        assert_eq!(after.unix().0, UTC_SECONDS.end);
+        assert_eq!(offset_of(before), Some(60));
+        assert_eq!(offset_of(after), Some(-60));
+        assert_eq!(offset_of(first), Some(0));
+        assert_eq!(offset_of(last), Some(0));
+    }
+
+    #[test]
+    fn a_state_rebuilds_the_timestamp_exactly_with_its_offset() {
+        for text in [
+            "2019-05-13T14:51:46.288Z",
+            "2019-05-13T16:51:46.000000001+02:00",
+            "0000-01-01T00:00:00+23:59",
+            "0000-01-01T00:00:00.5+01:00",
+            "9999-12-31T23:59:59.999999999-23:59",
+            "9999-12-31T23:30:00-00:31",
+            "1969-12-31T23:59:59.999Z",
+        ] {
+            let mut tracker = Tracker::default();
+            tracker.observe_text("BACK", text).unwrap();
+            let state = tracker.state();
+            let rebuilt = Tracker::from_state(state).unwrap();
+            assert_eq!(rebuilt.state(), state, "{text}");
+            assert_eq!(rebuilt.stored(), tracker.stored(), "{text}");
+        }
+    }
+
+    #[test]
+    fn numbers_no_tracker_holds_are_refused() {
+        let good = State {
+            status: 5,
+            second: 1_557_759_106.0,
+            nanosecond: 288_000_000,
+            offset: 0,
+        };
+        assert!(Tracker::from_state(good).is_ok());
+        for bad in [
+            State { status: 8, ..good },
+            State {
+                second: 0.5,
+                ..good
+            },
+            State {
+                second: f64::NAN,
+                ..good
+            },
+            State {
+                second: 1e300,
+                ..good
+            },
+            State {
+                nanosecond: 1_000_000_000,
+                ..good
+            },
+            // In UTC's years the core writes Z, never an offset; outside, never Z.
+            State { offset: 60, ..good },
+            State {
+                second: (UTC_SECONDS.start - 1) as f64,
+                ..good
+            },
+            State {
+                second: (UTC_SECONDS.start - 1) as f64,
+                offset: 24 * 60,
+                ..good
+            },
+        ] {
+            let error = Tracker::from_state(bad).err().unwrap();
+            assert!(error.starts_with("not the state of a tracker"), "{error}");
+        }
+        assert_eq!(
+            Tracker::from_state(State::EMPTY).unwrap().state(),
+            State::EMPTY
+        );
+    }
+
+    /// The state buffer, as the JavaScript layer reads it.
+    fn left() -> State {
+        STATE.with(|cells| State {
+            second: cells[0].get(),
+            nanosecond: cells[1].get() as u32,
+            offset: cells[2].get() as i32,
+            status: cells[3].get() as u32,
+        })
+    }
+
+    #[test]
+    fn a_delivery_leaves_the_new_state_only_when_it_changed_it() {
+        let observe = |held, status, at| on_state(held, |t| t.observe_text(status, at));
+        let first = observe(State::EMPTY, "COMPLETED", "2019-05-13T16:51:46.288+02:00");
+        assert_eq!(first, 1 | CHANGED); // advanced, became final
+        let held = left();
+        let mut expected = Tracker::default();
+        expected
+            .observe_text("COMPLETED", "2019-05-13T14:51:46.288Z")
+            .unwrap();
+        assert_eq!(held, expected.state());
+        assert_eq!(observe(held, "IN_PROGRESS", "2019-05-13T14:00:00Z"), 4); // stale
+        assert_eq!(observe(held, "COMPLETED", "2019-05-13T14:51:46.288Z"), 2); // duplicate
+        assert_eq!(left(), held);
+        assert_eq!(observe(held, "IN_PROGRESS", "yesterday"), REFUSED);
+        assert!(take_error().unwrap().contains("yesterday"));
+        assert_eq!(take_error(), None);
+    }
 }

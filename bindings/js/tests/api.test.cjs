@@ -54,3 +54,17 @@ test('bodies as text or bytes; a payload that cannot be ordered says why', () =>
   assert.throws(() => hpp.parseSession('[]'), /not a Read Session body/);
   assert.throws(() => hpp.parseSession(17), TypeError);
 });
+
+test('trackers keep working after the module\'s memory grew', () => {
+  const tracker = new hpp.Tracker();
+  assert.equal(tracker.observe('IN_PROGRESS', '2019-05-13T14:51:46.288Z').kind, 'advanced');
+  // Passing this text to the module makes its memory grow, which detaches every view of it.
+  const huge = '2019-05-13T14:51:46.288Z' + ' '.repeat(8 << 20);
+  assert.throws(() => tracker.observe('COMPLETED', huge), /invalid RFC 3339 timestamp/);
+  const outcome = tracker.observe('COMPLETED', '2019-05-13T14:53:00Z');
+  assert.deepEqual({ ...outcome }, { kind: 'advanced', becameFinal: true });
+  assert.equal(tracker.updatedAt, '2019-05-13T14:53:00.000Z');
+  const other = new hpp.Tracker();
+  assert.equal(other.observe('BACK', '2019-05-13T14:51:46.288Z').kind, 'advanced');
+  assert.equal(JSON.stringify(other), '{"latest":{"status":"BACK","updated_at":"2019-05-13T14:51:46.288Z"}}');
+});

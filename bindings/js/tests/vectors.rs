@@ -418,11 +418,17 @@ fn the_raw_layer_replays_the_vectors() {
                 }
                 Err(error) => assert_eq!(error, delivery["error"], "{delivery}"),
             }
+            // The JavaScript layer holds the tracker as its state between calls.
+            let state = tracker.state();
+            tracker = JsTracker::from_state(state).unwrap();
+            assert_eq!(tracker.state(), state, "{delivery}");
             checked += 1;
         }
         assert_eq!(tracker.stored().unwrap(), history["stored"]);
         let reread = JsTracker::from_stored(history["stored"].as_str().unwrap()).unwrap();
         assert_eq!(reread.stored().unwrap(), history["stored"]);
+        let rebuilt = JsTracker::from_state(reread.state()).unwrap();
+        assert_eq!(rebuilt.stored().unwrap(), history["stored"]);
     }
     for case in vectors["payloads"].as_array().unwrap() {
         let body = match (case["body"].as_str(), case["body_hex"].as_str()) {
