@@ -161,7 +161,7 @@ pub struct Cli {
     /// every session in flight.
     #[arg(long, env = "HPP_MERCHANT_INIT_DATABASE")]
     pub init_database: bool,
-    /// The bearer token POST /checkouts requires (Authorization: Bearer <token>); at least
+    /// The bearer token POST /checkouts requires (`Authorization: Bearer <token>`); at least
     /// 16 characters. Prefer the environment variable: flags show in the process list.
     #[arg(
         long,
