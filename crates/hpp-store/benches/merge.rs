@@ -237,7 +237,7 @@ async fn reset(raw: &Raw, workload: &Workload) {
         }
         #[cfg(feature = "postgres")]
         Raw::Postgres(pool) => {
-            sqlx::query("TRUNCATE hpp_effect, hpp_session, hpp_unusable_delivery")
+            sqlx::query("TRUNCATE hpp_order_attempt, hpp_effect, hpp_session, hpp_unusable_delivery")
                 .execute(pool)
                 .await
                 .unwrap();
