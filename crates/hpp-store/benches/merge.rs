@@ -237,10 +237,12 @@ async fn reset(raw: &Raw, workload: &Workload) {
         }
         #[cfg(feature = "postgres")]
         Raw::Postgres(pool) => {
-            sqlx::query("TRUNCATE hpp_effect, hpp_session, hpp_unusable_delivery")
-                .execute(pool)
-                .await
-                .unwrap();
+            sqlx::query(
+                "TRUNCATE hpp_order_attempt, hpp_effect, hpp_session, hpp_unusable_delivery",
+            )
+            .execute(pool)
+            .await
+            .unwrap();
             sqlx::query("INSERT INTO hpp_session (session_id) SELECT unnest($1::text[])")
                 .bind(&workload.sessions)
                 .execute(pool)
