@@ -721,7 +721,7 @@ async fn bench_backend(backend: BackendName, args: &Args, workloads: &[Arc<Workl
         );
         println!("|---|---:|---:|---:|---:|---:|---:|---|");
         for workload in workloads {
-            for probe in phases::PROBES {
+            for probe in (0..args.rotations).flat_map(|_| phases::PROBES) {
                 reset(&raw, workload).await;
                 phases::run(probe, &raw, &url, workload, connections, duration / 4).await;
                 reset(&raw, workload).await;
@@ -926,6 +926,9 @@ mod phases {
         StoreSql,
         /// The same on the store's own tables with foreign keys off.
         StoreSqlNoFk,
+        /// The store's merge as a plain `UPDATE ... RETURNING` of the same columns (no
+        /// `INSERT ... ON CONFLICT`): what the upsert's insert path costs.
+        StoreSqlUpdate,
         /// `naive` with a busy timeout of 0: a `BEGIN IMMEDIATE` that finds the lock taken
         /// fails at once and is retried after a yield, instead of SQLite's busy handler
         /// sleeping 1, 2, 5, 10, ... ms.
@@ -934,10 +937,11 @@ mod phases {
         StoreSqlNoSleep,
     }
 
-    pub(crate) const PROBES: [Probe; 5] = [
+    pub(crate) const PROBES: [Probe; 6] = [
         Probe::Naive,
         Probe::StoreSql,
         Probe::StoreSqlNoFk,
+        Probe::StoreSqlUpdate,
         Probe::NaiveNoSleep,
         Probe::StoreSqlNoSleep,
     ];
@@ -1026,6 +1030,17 @@ ON CONFLICT (session_id) DO UPDATE SET
     expires_at_us = coalesce(expires_at_us, excluded.expires_at_us)
 RETURNING held_before, precedence_key";
 
+    const UPDATE: &str = "\
+UPDATE hpp_session SET
+    held_before = precedence_key,
+    precedence_key = CASE WHEN precedence_key IS NULL OR ?2 > precedence_key
+                          THEN ?2 ELSE precedence_key END,
+    status = CASE WHEN precedence_key IS NULL OR ?2 > precedence_key THEN ?3 ELSE status END,
+    is_final = is_final OR ?4,
+    expires_at_us = coalesce(expires_at_us, ?5)
+WHERE session_id = ?1
+RETURNING held_before, precedence_key";
+
     async fn one(probe: Probe, pool: &sqlx::SqlitePool, id: &str, item: &Item, phases: &Phases) {
         use sqlx::Connection as _;
         let started = Instant::now();
@@ -1076,8 +1091,16 @@ RETURNING held_before, precedence_key";
                     .unwrap();
                 }
             }
-            Probe::StoreSql | Probe::StoreSqlNoFk | Probe::StoreSqlNoSleep => {
-                let (held_before, _held_now): (Option<Vec<u8>>, Vec<u8>) = sqlx::query_as(MERGE)
+            Probe::StoreSql
+            | Probe::StoreSqlNoFk
+            | Probe::StoreSqlUpdate
+            | Probe::StoreSqlNoSleep => {
+                let sql = if probe == Probe::StoreSqlUpdate {
+                    UPDATE
+                } else {
+                    MERGE
+                };
+                let (held_before, _held_now): (Option<Vec<u8>>, Vec<u8>) = sqlx::query_as(sql)
                     .bind(id)
                     .bind(&item.key)
                     .bind(item.seen.status.as_str())
@@ -1132,7 +1155,7 @@ RETURNING held_before, precedence_key";
             Raw::Postgres(_) => unreachable!("phases are SQLite's"),
         };
         let pool = match probe {
-            Probe::Naive | Probe::StoreSql => pool.clone(),
+            Probe::Naive | Probe::StoreSql | Probe::StoreSqlUpdate => pool.clone(),
             Probe::StoreSqlNoFk | Probe::NaiveNoSleep | Probe::StoreSqlNoSleep => {
                 use std::str::FromStr as _;
                 let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
