@@ -309,10 +309,10 @@ const NAIVE_TABLES: [&str; 2] = [
 async fn create_naive_tables(raw: &Raw) {
     for sql in NAIVE_TABLES {
         match raw {
-            Raw::Sqlite(pool) => sqlx::query(sql).execute(pool).await.unwrap(),
+            Raw::Sqlite(pool) => drop(sqlx::query(sql).execute(pool).await.unwrap()),
             #[cfg(feature = "postgres")]
-            Raw::Postgres(pool) => sqlx::query(sql).execute(pool).await.unwrap(),
-        };
+            Raw::Postgres(pool) => drop(sqlx::query(sql).execute(pool).await.unwrap()),
+        }
     }
 }
 
