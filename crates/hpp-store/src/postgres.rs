@@ -31,9 +31,8 @@ use std::str::FromStr as _;
 use hpp_status::PrecedenceKey;
 use sqlx::postgres::{PgConnectOptions, PgExecutor, PgPool, PgPoolOptions};
 
-use crate::effect::{EFFECT_COLUMNS, EffectColumns, EffectKind, EffectRow};
+use crate::effect::{EffectColumns, EffectKind};
 use crate::merge::{self, Delivery, Settled};
-use crate::rows::{DueRow, SessionRow};
 use crate::{ReadSchedule, StoreError, StoreOptions};
 
 /// The database's clock, in microseconds since the Unix epoch.
@@ -42,6 +41,28 @@ macro_rules! now {
         "(extract(epoch FROM statement_timestamp()) * 1000000)::bigint"
     };
 }
+
+/// Instances claiming at once skip each other's rows instead of waiting for them.
+macro_rules! skip_locked {
+    () => {
+        "FOR UPDATE SKIP LOCKED"
+    };
+}
+
+/// A session that is not final, as the partial index `hpp_session_open_by_expiry` says it.
+macro_rules! open {
+    () => {
+        "NOT is_final"
+    };
+}
+
+crate::sql::shared!(sqlx::Postgres);
+
+pub(crate) use shared::{
+    answer_order_attempt, begin_order_attempt, claim_effects, due_for_read, effect, effect_backlog,
+    effects, end_claim, order_attempts, precedence_key, record_read, registration, sessions,
+    unusable_deliveries,
+};
 
 pub(crate) async fn connect(url: &str, options: &StoreOptions) -> Result<PgPool, StoreError> {
     let connect = PgConnectOptions::from_str(url)
@@ -72,26 +93,10 @@ pub(crate) async fn check_writable(pool: &PgPool) -> Result<(), StoreError> {
         .begin()
         .await
         .map_err(StoreError::database("starting a transaction"))?;
-    sqlx::query(
-        "INSERT INTO hpp_unusable_delivery (session_id, received_at_us, reason, payload) \
-         VALUES ('', 0, 'write probe', '')",
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(StoreError::database("writing (a probe, rolled back)"))?;
+    shared::write_probe(&mut *tx).await?;
     tx.rollback()
         .await
         .map_err(StoreError::database("rolling back the write probe"))
-}
-
-/// How many effects are not completed, and the oldest one's `created_at_us`.
-pub(crate) async fn effect_backlog(pool: &PgPool) -> Result<(i64, Option<i64>), StoreError> {
-    sqlx::query_as(
-        "SELECT count(*), min(created_at_us) FROM hpp_effect WHERE completed_at_us IS NULL",
-    )
-    .fetch_one(pool)
-    .await
-    .map_err(StoreError::database("counting pending effects"))
 }
 
 /// The merge of a delivery into its session's existing row, `$replaces` being the condition
@@ -186,14 +191,6 @@ const MERGE_NEW_FINAL: &str = with_final_effect!(insert_session!());
 /// inserted by another instance in between (each round trip after that finds the row, so
 /// one more is enough; the rest is a margin).
 const INSERT_RACE_RETRIES: usize = 3;
-
-const INSERT_EFFECT: &str = concat!(
-    "INSERT INTO hpp_effect (session_id, kind, status, authorization_token, order_id, ",
-    "klarna_reference, kept_key, rejected_key, created_at_us) ",
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ",
-    now!(),
-    ") ON CONFLICT DO NOTHING RETURNING id"
-);
 
 /// What a merge statement returns: `held_before`, the key now held, and whether the statement
 /// recorded the session's effect.
@@ -290,7 +287,7 @@ pub(crate) async fn observe(pool: &PgPool, delivery: Delivery) -> Result<Settled
     }
     // The other conflicts.
     for effect in effects {
-        if !insert_effect(pool, &delivery.session_id, effect).await? {
+        if !shared::insert_effect(pool, &delivery.session_id, effect).await? {
             merge::warn_not_recorded(&delivery.session_id, effect);
         }
     }
@@ -317,7 +314,7 @@ async fn replace_final(pool: &PgPool, delivery: &Delivery) -> Result<Settled, St
         })?;
     let settled = merge::settle(delivery, held_before.as_deref(), &held_now)?;
     for effect in &settled.effects {
-        if !insert_effect(&mut *tx, &delivery.session_id, effect).await? {
+        if !shared::insert_effect(&mut *tx, &delivery.session_id, effect).await? {
             merge::warn_not_recorded(&delivery.session_id, effect);
         }
     }
@@ -325,35 +322,6 @@ async fn replace_final(pool: &PgPool, delivery: &Delivery) -> Result<Settled, St
         .await
         .map_err(StoreError::database("committing a change of final"))?;
     Ok(settled)
-}
-
-async fn insert_effect<'e>(
-    executor: impl PgExecutor<'e>,
-    session_id: &str,
-    effect: &EffectKind,
-) -> Result<bool, StoreError> {
-    let EffectColumns {
-        kind,
-        status,
-        authorization_token,
-        order_id,
-        klarna_reference,
-        kept_key,
-        rejected_key,
-    } = effect.columns();
-    let inserted = sqlx::query(INSERT_EFFECT)
-        .bind(session_id)
-        .bind(kind)
-        .bind(status)
-        .bind(authorization_token)
-        .bind(order_id)
-        .bind(klarna_reference)
-        .bind(kept_key)
-        .bind(rejected_key)
-        .fetch_optional(executor)
-        .await
-        .map_err(StoreError::database("recording an effect"))?;
-    Ok(inserted.is_some())
 }
 
 /// The merge of a read, then the read's bookkeeping: two statements (a crash in between
@@ -378,18 +346,7 @@ pub(crate) async fn record_unusable(
     payload: &str,
     read: Option<(i64, ReadSchedule)>,
 ) -> Result<i64, StoreError> {
-    let id = sqlx::query_scalar(concat!(
-        "INSERT INTO hpp_unusable_delivery (session_id, received_at_us, reason, payload) ",
-        "VALUES ($1, ",
-        now!(),
-        ", $2, $3) RETURNING id"
-    ))
-    .bind(session_id)
-    .bind(reason)
-    .bind(payload)
-    .fetch_one(pool)
-    .await
-    .map_err(StoreError::database("recording an unusable delivery"))?;
+    let id = shared::record_unusable(pool, session_id, reason, payload).await?;
     if let Some((read_at_us, schedule)) = read {
         record_read(pool, session_id, read_at_us, &schedule).await?;
     }
@@ -402,267 +359,10 @@ pub(crate) async fn register(
     expires_at_us: i64,
     callback_secret: &str,
 ) -> Result<Option<(Option<i64>, Option<String>)>, StoreError> {
-    let registered = sqlx::query(concat!(
-        "INSERT INTO hpp_session AS s (session_id, expires_at_us, callback_secret, registered_at_us) ",
-        "VALUES ($1, $2, $3, ",
-        now!(),
-        ") ON CONFLICT (session_id) DO UPDATE SET expires_at_us = excluded.expires_at_us, ",
-        "callback_secret = excluded.callback_secret, registered_at_us = excluded.registered_at_us ",
-        "WHERE s.callback_secret IS NULL RETURNING session_id"
-    ))
-    .bind(session_id)
-    .bind(expires_at_us)
-    .bind(callback_secret)
-    .fetch_optional(pool)
-    .await
-    .map_err(StoreError::database("registering a session"))?;
-    if registered.is_some() {
+    if shared::register(pool, session_id, expires_at_us, callback_secret).await? {
         return Ok(None);
     }
     // Refused: the row has a registration, which never changes once set, so this later
     // read sees the one that refused it.
-    sqlx::query_as("SELECT expires_at_us, callback_secret FROM hpp_session WHERE session_id = $1")
-        .bind(session_id)
-        .fetch_one(pool)
-        .await
-        .map(Some)
-        .map_err(StoreError::database("reading a registration"))
-}
-
-/// A session's callback secret, expiry and precedence key, if it was registered.
-pub(crate) async fn registration(
-    pool: &PgPool,
-    session_id: &str,
-) -> Result<Option<crate::rows::RegistrationRow>, StoreError> {
-    sqlx::query_as(crate::rows::REGISTRATION)
-        .bind(session_id)
-        .fetch_optional(pool)
-        .await
-        .map_err(StoreError::database("reading a registration"))
-}
-
-pub(crate) async fn precedence_key(
-    pool: &PgPool,
-    session_id: &str,
-) -> Result<Option<Option<Vec<u8>>>, StoreError> {
-    sqlx::query_scalar("SELECT precedence_key FROM hpp_session WHERE session_id = $1")
-        .bind(session_id)
-        .fetch_optional(pool)
-        .await
-        .map_err(StoreError::database("reading a session"))
-}
-
-pub(crate) async fn claim_effects(
-    pool: &PgPool,
-    worker: &str,
-    limit: i64,
-    lease_us: i64,
-) -> Result<Vec<EffectRow>, StoreError> {
-    let sql = format!(
-        "WITH due AS (SELECT id AS due_id FROM hpp_effect WHERE completed_at_us IS NULL \
-             AND (lease_until_us IS NULL OR lease_until_us <= {now}) \
-             ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) \
-         UPDATE hpp_effect SET attempts = attempts + 1, claimed_by = $1, \
-             lease_until_us = {now} + $3 \
-         FROM due WHERE id = due.due_id RETURNING {EFFECT_COLUMNS}",
-        now = now!()
-    );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(worker)
-        .bind(limit)
-        .bind(lease_us)
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::database("claiming effects"))
-}
-
-pub(crate) async fn end_claim(
-    pool: &PgPool,
-    id: i64,
-    attempt: i64,
-    complete: bool,
-    delay_us: i64,
-) -> Result<bool, StoreError> {
-    let sql = if complete {
-        concat!(
-            "UPDATE hpp_effect SET completed_at_us = ",
-            now!(),
-            " WHERE id = $1 AND attempts = $2 AND completed_at_us IS NULL AND lease_until_us > ",
-            now!(),
-            " RETURNING id"
-        )
-    } else {
-        // Released: claimable again once the delay has passed (a retry's backoff).
-        concat!(
-            "UPDATE hpp_effect SET lease_until_us = ",
-            now!(),
-            " + $3 WHERE id = $1 AND attempts = $2 AND completed_at_us IS NULL AND lease_until_us > ",
-            now!(),
-            " RETURNING id"
-        )
-    };
-    let ended = sqlx::query(sql)
-        .bind(id)
-        .bind(attempt)
-        .bind(delay_us)
-        .fetch_optional(pool)
-        .await
-        .map_err(StoreError::database("ending an effect's claim"))?;
-    Ok(ended.is_some())
-}
-
-pub(crate) async fn effect(pool: &PgPool, id: i64) -> Result<Option<EffectRow>, StoreError> {
-    let sql = format!("SELECT {EFFECT_COLUMNS} FROM hpp_effect WHERE id = $1");
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-        .map_err(StoreError::database("reading an effect"))
-}
-
-pub(crate) async fn effects(pool: &PgPool) -> Result<Vec<EffectRow>, StoreError> {
-    let sql = format!("SELECT {EFFECT_COLUMNS} FROM hpp_effect ORDER BY id");
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::database("listing effects"))
-}
-
-pub(crate) async fn due_for_read(
-    pool: &PgPool,
-    now_us: i64,
-    limit: i64,
-    schedule: &ReadSchedule,
-) -> Result<Vec<DueRow>, StoreError> {
-    sqlx::query_as(
-        "WITH due AS (SELECT session_id AS due_id FROM hpp_session \
-             WHERE NOT is_final AND expires_at_us > $1 \
-             AND (next_read_at_us IS NULL OR next_read_at_us <= $1) \
-             ORDER BY expires_at_us, session_id LIMIT $2 FOR UPDATE SKIP LOCKED) \
-         UPDATE hpp_session SET next_read_at_us = $1 + $3 FROM due \
-         WHERE session_id = due.due_id \
-         RETURNING session_id, expires_at_us, precedence_key, last_read_at_us",
-    )
-    .bind(now_us)
-    .bind(limit)
-    .bind(crate::time::duration_micros(schedule.lease))
-    .fetch_all(pool)
-    .await
-    .map_err(StoreError::database("claiming sessions to read"))
-}
-
-pub(crate) async fn record_read(
-    pool: &PgPool,
-    session_id: &str,
-    read_at_us: i64,
-    schedule: &ReadSchedule,
-) -> Result<bool, StoreError> {
-    let updated = sqlx::query(
-        // The schedule follows the latest read, also when an older one is recorded late.
-        "UPDATE hpp_session SET \
-             last_read_at_us = greatest(last_read_at_us, $2), \
-             next_read_at_us = CASE \
-                 WHEN expires_at_us IS NULL THEN NULL \
-                 WHEN greatest(last_read_at_us, $2) < expires_at_us - $4 \
-                     THEN least(greatest(last_read_at_us, $2) + $3, expires_at_us - $4) \
-                 ELSE expires_at_us END \
-         WHERE session_id = $1 RETURNING session_id",
-    )
-    .bind(session_id)
-    .bind(read_at_us)
-    .bind(crate::time::duration_micros(schedule.interval))
-    .bind(crate::time::duration_micros(schedule.margin))
-    .fetch_optional(pool)
-    .await
-    .map_err(StoreError::database("recording a read"))?;
-    Ok(updated.is_some())
-}
-
-pub(crate) async fn sessions(pool: &PgPool) -> Result<Vec<SessionRow>, StoreError> {
-    sqlx::query_as(crate::rows::SESSIONS)
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::database("listing sessions"))
-}
-
-pub(crate) async fn unusable_deliveries(
-    pool: &PgPool,
-) -> Result<Vec<crate::rows::UnusableRow>, StoreError> {
-    sqlx::query_as(crate::rows::UNUSABLE_DELIVERIES)
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::database("listing unusable deliveries"))
-}
-
-/// Records a create order call of effect `effect_id` about to be sent, if claim `claim`
-/// still holds the effect's lease; the call's number, or `None` when the claim lost it.
-pub(crate) async fn begin_order_attempt(
-    pool: &PgPool,
-    effect_id: i64,
-    claim: i64,
-    worker: &str,
-    idempotency_key: &str,
-) -> Result<Option<i64>, StoreError> {
-    let sql = concat!(
-        "INSERT INTO hpp_order_attempt (effect_id, attempt, claim, worker, idempotency_key, started_at_us) ",
-        "SELECT $1, coalesce((SELECT max(attempt) FROM hpp_order_attempt WHERE effect_id = $1), 0) + 1, ",
-        "$2, $3, $4, ",
-        now!(),
-        " WHERE EXISTS (SELECT 1 FROM hpp_effect WHERE id = $1 AND attempts = $2 ",
-        "AND completed_at_us IS NULL AND lease_until_us > ",
-        now!(),
-        ") RETURNING attempt"
-    );
-    sqlx::query_scalar(sql)
-        .bind(effect_id)
-        .bind(claim)
-        .bind(worker)
-        .bind(idempotency_key)
-        .fetch_optional(pool)
-        .await
-        .map_err(StoreError::database("recording a create order call"))
-}
-
-/// Records what Klarna answered call `attempt` of effect `effect_id` (once); whether it was
-/// recorded.
-pub(crate) async fn answer_order_attempt(
-    pool: &PgPool,
-    effect_id: i64,
-    attempt: i64,
-    answer: &str,
-    order_id: Option<&str>,
-    detail: Option<&str>,
-) -> Result<bool, StoreError> {
-    let sql = concat!(
-        "UPDATE hpp_order_attempt SET answer = $3, order_id = $4, detail = $5, answered_at_us = ",
-        now!(),
-        " WHERE effect_id = $1 AND attempt = $2 AND answer IS NULL RETURNING attempt"
-    );
-    let recorded: Option<i64> = sqlx::query_scalar(sql)
-        .bind(effect_id)
-        .bind(attempt)
-        .bind(answer)
-        .bind(order_id)
-        .bind(detail)
-        .fetch_optional(pool)
-        .await
-        .map_err(StoreError::database("recording a create order answer"))?;
-    Ok(recorded.is_some())
-}
-
-/// The create order calls of effect `effect_id`, or of every effect, in order.
-pub(crate) async fn order_attempts(
-    pool: &PgPool,
-    effect_id: Option<i64>,
-) -> Result<Vec<crate::order::AttemptRow>, StoreError> {
-    let sql = concat!(
-        "SELECT effect_id, attempt, claim, worker, idempotency_key, started_at_us, answer, ",
-        "order_id, detail, answered_at_us FROM hpp_order_attempt ",
-        "WHERE $1 IS NULL OR effect_id = $1 ORDER BY effect_id, attempt"
-    );
-    sqlx::query_as(sql)
-        .bind(effect_id)
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::database("listing create order calls"))
+    shared::registered(pool, session_id).await.map(Some)
 }
