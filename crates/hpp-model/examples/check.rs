@@ -17,7 +17,7 @@ use stateright::{Checker as _, Model as _};
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: check [--instances N] [--crashes N] [--threads N] [--bug {}]",
+        "usage: check [--instances N] [--crashes N] [--klarna-steps N] [--duplicates N] [--lost-answers N] [--anomaly true|false] [--threads N] [--bug {}]",
         Bug::ALL.map(Bug::name).join("|")
     );
     ExitCode::from(2)
@@ -25,6 +25,7 @@ fn usage() -> ExitCode {
 
 fn main() -> ExitCode {
     let (mut instances, mut crashes, mut threads, mut bug) = (2_u8, 1_u8, 2_usize, None);
+    let (mut klarna_steps, mut duplicates, mut lost, mut anomaly) = (None, None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let Some(value) = args.next() else {
@@ -34,6 +35,10 @@ fn main() -> ExitCode {
             "--instances" => value.parse().map(|v| instances = v).is_ok(),
             "--crashes" => value.parse().map(|v| crashes = v).is_ok(),
             "--threads" => value.parse().map(|v| threads = v).is_ok(),
+            "--klarna-steps" => value.parse().map(|v| klarna_steps = Some(v)).is_ok(),
+            "--duplicates" => value.parse().map(|v| duplicates = Some(v)).is_ok(),
+            "--lost-answers" => value.parse().map(|v| lost = Some(v)).is_ok(),
+            "--anomaly" => value.parse().map(|v| anomaly = Some(v)).is_ok(),
             "--bug" => Bug::from_name(&value).map(|b| bug = Some(b)).is_some(),
             _ => false,
         };
@@ -45,7 +50,12 @@ fn main() -> ExitCode {
     let mut config = Config::new(instances, crashes);
     if let Some(bug) = bug {
         config = config.with_bug(bug);
+        config.symmetry = false; // the trace keeps each instance's name
     }
+    config.klarna_steps = klarna_steps.unwrap_or(config.klarna_steps);
+    config.duplicates = duplicates.unwrap_or(config.duplicates);
+    config.lost_answers = lost.unwrap_or(config.lost_answers);
+    config.anomaly = anomaly.unwrap_or(config.anomaly);
     let model = Fleet::new(config);
     println!("{config:?}");
     let started = Instant::now();

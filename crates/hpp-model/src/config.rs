@@ -101,18 +101,22 @@ pub struct Config {
     pub duplicates: u8,
     /// Steps Klarna's session may take (from `STEPS`), after WAITING.
     pub klarna_steps: u8,
-    /// Whether one delivery comes from no legal history (a WAITING dated after everything,
-    /// as a replayed or misrouted read would be): the store must record a conflict and go on.
+    /// Whether one batch read may answer what no legal history has (a WAITING dated at the
+    /// end of time, as a misrouted or replayed read would): the store must record a
+    /// conflict and go on.
     pub anomaly: bool,
     /// The planted defect, if any.
     pub bug: Option<Bug>,
+    /// Whether states that differ only in the order of the instances are one (on for
+    /// checks; off where a trace must keep each instance's name).
+    pub symmetry: bool,
     /// The clock.
     pub timing: Timing,
 }
 
 impl Config {
     /// The protocol as it is, with `instances` instances and up to `faults` faults, one lost
-    /// answer, one duplicated callback, three Klarna steps and the anomaly. The token lives
+    /// answer, one duplicated callback, two Klarna steps and the anomaly. The token lives
     /// long enough for the order to be placed after every fault ([`Config::slack`]).
     #[must_use]
     pub fn new(instances: u8, faults: u8) -> Config {
@@ -124,9 +128,10 @@ impl Config {
             faults,
             lost_answers: 1,
             duplicates: 1,
-            klarna_steps: 3,
+            klarna_steps: 2,
             anomaly: true,
             bug: None,
+            symmetry: true,
             timing: Timing {
                 expires_at,
                 token_ttl: 0,
@@ -161,10 +166,9 @@ impl Config {
 
     /// How long, after the store learned of a completion, placing the order may take when
     /// `faults` faults happen meanwhile: each costs at most one lease (the effect waits for
-    /// the dead or frozen claim's lease to end), and two calls' worth of work (the effect
-    /// may wait behind another effect under way, then its own call).
+    /// the dead or frozen claim's lease to end), then one call's worth of work.
     #[must_use]
     pub const fn slack(&self, faults: u8) -> u8 {
-        faults * self.timing.lease + 2 * self.timing.call + 1
+        faults * self.timing.lease + self.timing.call + 1
     }
 }

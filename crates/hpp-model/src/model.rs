@@ -24,14 +24,15 @@ pub enum Action {
     Duplicate(Obs),
     /// A callback is lost.
     Lose(Obs),
-    /// The batch of instance `i` claims the session (`due_for_read`) and reads it.
-    BatchClaim(u8),
-    /// It merges what it read (`observe`).
+    /// The batch of instance `i` claims the session (`due_for_read`) and reads it; `true`:
+    /// the read answers the anomaly (a WAITING dated at the end of time, from no legal
+    /// history), once.
+    BatchClaim(u8, bool),
+    /// It merges what it read and records the read (`observe`, then `record_read`: one
+    /// step, as `observe_read` does it in one write).
     BatchMerge(u8),
-    /// (Bug `EffectSecondTx`) it records the merge's effects.
+    /// (Bug `EffectSecondTx`) it records the merge's effects, and the read.
     BatchEffects(u8),
-    /// It records the read (`record_read`).
-    BatchRecord(u8),
     /// (Bug `EffectSecondTx`) a callback's effects are recorded by instance `i`.
     WebEffects(u8),
     /// The effect loop of instance `i` claims the first claimable effect (`claim_effects`).
@@ -82,7 +83,6 @@ impl Fleet {
     /// The one initial state: the session registered and WAITING, nothing merged yet.
     #[must_use]
     pub fn initial(&self) -> State {
-        let t = &self.config.timing;
         State {
             now: 0,
             klarna: Klarna {
@@ -93,14 +93,7 @@ impl Fleet {
                 token: None,
                 orders: 0,
             },
-            in_flight: if self.config.anomaly {
-                vec![Obs {
-                    status: Status::Waiting,
-                    at: t.end,
-                }]
-            } else {
-                Vec::new()
-            },
+            in_flight: Vec::new(),
             session: SessionRow::default(),
             effects: Vec::new(),
             attempts: Vec::new(),
@@ -157,9 +150,7 @@ impl Fleet {
                         return false;
                     }
                 }
-                BatchPc::Merge { at, .. }
-                | BatchPc::Effects { at, .. }
-                | BatchPc::Record { at } => {
+                BatchPc::Merge { at, .. } | BatchPc::Effects { at, .. } => {
                     if next > at + t.read_lease - 1 {
                         return false;
                     }
@@ -171,8 +162,14 @@ impl Fleet {
                         return false;
                     }
                 }
-                Some((_, _, at)) => {
-                    if next > at + t.call {
+                Some((effect, _, at)) => {
+                    // A create order call takes up to `call`; releasing a cart or logging a
+                    // conflict, no time (the real loop runs effects side by side).
+                    let takes = match s.effects[usize::from(effect)].kind {
+                        EffKind::PlaceOrder => t.call,
+                        EffKind::SessionEnded(_) | EffKind::Conflict { .. } => 0,
+                    };
+                    if next > at + takes {
                         return false;
                     }
                 }
@@ -274,6 +271,20 @@ impl Fleet {
         }
     }
 
+    /// `record_read(read_at)`: the schedule follows the latest read; the last read is due
+    /// `read_margin` before expiry.
+    fn record_read(&self, s: &mut State, read_at: u8) {
+        let t = &self.config.timing;
+        let last = s.session.last_read_at.map_or(read_at, |l| l.max(read_at));
+        s.session.last_read_at = Some(last);
+        let last_due = t.expires_at - t.read_margin;
+        s.session.next_read_at = Some(if last < last_due {
+            (last + t.read_interval).min(last_due)
+        } else {
+            t.expires_at
+        });
+    }
+
     fn fault(s: &mut State, i: usize) {
         s.ghost.faults += 1;
         if s.ghost.learned_at.is_some() {
@@ -351,12 +362,14 @@ impl Model for Fleet {
             match &instance.batch {
                 BatchPc::Idle => {
                     if !instance.frozen && self.due(s) {
-                        actions.push(Action::BatchClaim(i));
+                        actions.push(Action::BatchClaim(i, false));
+                        if c.anomaly && !s.ghost.anomaly {
+                            actions.push(Action::BatchClaim(i, true));
+                        }
                     }
                 }
                 BatchPc::Merge { .. } => actions.push(Action::BatchMerge(i)),
                 BatchPc::Effects { .. } => actions.push(Action::BatchEffects(i)),
-                BatchPc::Record { .. } => actions.push(Action::BatchRecord(i)),
             }
             if instance.web.is_some() {
                 actions.push(Action::WebEffects(i));
@@ -423,37 +436,53 @@ impl Model for Fleet {
             Action::Lose(o) => {
                 remove_one(&mut s.in_flight, o);
             }
-            Action::BatchClaim(i) => {
+            Action::BatchClaim(i, anomalous) => {
                 let i = usize::from(i);
                 // Another instance reading the session under a claim that has not ended.
                 if s.instances.iter().enumerate().any(|(j, other)| {
                     j != i
                         && match &other.batch {
                             BatchPc::Idle => false,
-                            BatchPc::Merge { at, .. }
-                            | BatchPc::Effects { at, .. }
-                            | BatchPc::Record { at } => at + t.read_lease > now,
+                            BatchPc::Merge { at, .. } | BatchPc::Effects { at, .. } => {
+                                at + t.read_lease > now
+                            }
                         }
-                }) {
+                }) && s.ghost.faults == 0
+                {
+                    // (After a freeze, a late `record_read` of the frozen reader reschedules
+                    // the session under another's claim: one extra read, found by this
+                    // model; see docs/FLEET.md.)
                     s.ghost.double_read = true;
                 }
                 if !c.has(Bug::BatchWithoutClaim) {
                     s.session.next_read_at = Some(now + t.read_lease);
                 }
-                s.instances[i].batch = BatchPc::Merge {
-                    read: s.klarna.current(),
-                    at: now,
+                let read = if anomalous {
+                    s.ghost.anomaly = true;
+                    Obs {
+                        status: Status::Waiting,
+                        at: t.end,
+                    }
+                } else {
+                    s.klarna.current()
                 };
+                s.instances[i].batch = BatchPc::Merge { read, at: now };
             }
             Action::BatchMerge(i) => {
                 let i = usize::from(i);
                 let BatchPc::Merge { read, at } = s.instances[i].batch else {
                     return None;
                 };
-                s.instances[i].batch = match self.merge_and_record(&mut s, read) {
-                    Some(effects) => BatchPc::Effects { effects, at },
-                    None => BatchPc::Record { at },
-                };
+                match self.merge_and_record(&mut s, read) {
+                    // (bug) the effects wait for a second transaction; the read is recorded
+                    // with them.
+                    Some(effects) => s.instances[i].batch = BatchPc::Effects { effects, at },
+                    None => {
+                        self.record_read(&mut s, at);
+                        s.instances[i].batch = BatchPc::Idle;
+                        Fleet::settle(&mut s, i);
+                    }
+                }
             }
             Action::BatchEffects(i) => {
                 let i = usize::from(i);
@@ -461,22 +490,7 @@ impl Model for Fleet {
                     return None;
                 };
                 Fleet::record_effects(&mut s, &effects);
-                s.instances[i].batch = BatchPc::Record { at };
-            }
-            Action::BatchRecord(i) => {
-                let i = usize::from(i);
-                let BatchPc::Record { at } = s.instances[i].batch else {
-                    return None;
-                };
-                // record_read: the schedule follows the latest read.
-                let last = s.session.last_read_at.map_or(at, |l| l.max(at));
-                s.session.last_read_at = Some(last);
-                let last_due = t.expires_at - t.read_margin;
-                s.session.next_read_at = Some(if last < last_due {
-                    (last + t.read_interval).min(last_due)
-                } else {
-                    t.expires_at
-                });
+                self.record_read(&mut s, at);
                 s.instances[i].batch = BatchPc::Idle;
                 Fleet::settle(&mut s, i);
             }
@@ -649,6 +663,10 @@ impl Model for Fleet {
                 s.instances[i].frozen = true;
             }
             Action::Restart(i) => s.instances[usize::from(i)].up = true,
+        }
+        if c.symmetry {
+            // Instances are interchangeable: nothing refers to one by its position.
+            s.instances.sort();
         }
         Some(s)
     }

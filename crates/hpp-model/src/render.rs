@@ -90,7 +90,7 @@ pub fn describe(model: &Fleet, s: &State, action: &Action) -> String {
         }
         Action::Duplicate(o) => format!("the callback {} is delivered twice", obs(o)),
         Action::Lose(o) => format!("the callback {} is lost", obs(o)),
-        Action::BatchClaim(i) => {
+        Action::BatchClaim(i, _) => {
             let BatchPc::Merge { read, .. } = next.instances[usize::from(i)].batch else {
                 return format!("{action:?}");
             };
@@ -107,7 +107,11 @@ pub fn describe(model: &Fleet, s: &State, action: &Action) -> String {
             let BatchPc::Merge { read, .. } = s.instances[usize::from(i)].batch else {
                 return format!("{action:?}");
             };
-            let mut text = merged(format!("instance {}'s batch merges {}", instance(i), obs(read)));
+            let mut text = merged(format!(
+                "instance {}'s batch merges {} and records the read",
+                instance(i),
+                obs(read)
+            ));
             if matches!(next.instances[usize::from(i)].batch, BatchPc::Effects { .. }) {
                 text.push_str(", its effects left for a second transaction");
             }
@@ -117,13 +121,6 @@ pub fn describe(model: &Fleet, s: &State, action: &Action) -> String {
             "instance {} records the merge's effects: {}",
             instance(i),
             new_effects().join(", ")
-        ),
-        Action::BatchRecord(i) => format!(
-            "instance {}'s batch records the read (next read at {})",
-            instance(i),
-            next.session
-                .next_read_at
-                .map_or("now".into(), |n| format!("t={n}"))
         ),
         Action::Claim(i) => match next.instances[usize::from(i)].effect.holding() {
             Some((effect, claim, _)) => format!(

@@ -36,7 +36,7 @@ impl Obs {
 }
 
 /// What an effect asks for (`EffectKind`, for one session whose completion carries a token).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub enum EffKind {
     /// Create the order with the authorization token.
     PlaceOrder,
@@ -95,7 +95,7 @@ impl EffectRow {
 }
 
 /// What Klarna answered a create order call.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub enum Answer {
     /// Placed.
     Placed,
@@ -156,7 +156,7 @@ impl Klarna {
 }
 
 /// The batch loop of an instance.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub enum BatchPc {
     /// Waiting for sessions due.
     Idle,
@@ -168,22 +168,17 @@ pub enum BatchPc {
         at: u8,
     },
     /// (Bug [`EffectSecondTx`](crate::Bug::EffectSecondTx)) merged; next, record the
-    /// effects in a second transaction.
+    /// effects in a second transaction, and the read.
     Effects {
         /// The effects to record.
         effects: Vec<EffKind>,
         /// When it claimed the session.
         at: u8,
     },
-    /// Merged; next, `record_read(at)`.
-    Record {
-        /// When it read the session.
-        at: u8,
-    },
 }
 
 /// The effect loop of an instance (one effect at a time).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub enum EffectPc {
     /// Waiting for effects.
     Idle,
@@ -260,7 +255,7 @@ impl EffectPc {
 }
 
 /// One instance of the merchant service.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct Instance {
     /// Running (not crashed).
     pub up: bool,
@@ -309,6 +304,8 @@ pub struct Ghost {
     pub lost: u8,
     /// Duplicated callbacks so far.
     pub duplicates: u8,
+    /// Whether the anomalous read was answered.
+    pub anomaly: bool,
 }
 
 /// The whole state.
