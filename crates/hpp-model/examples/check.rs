@@ -80,7 +80,10 @@ fn main() -> ExitCode {
     }
     for name in properties::REACHED {
         let reached = checker.discovery(name).is_some();
-        println!("  {}  {name}", if reached { "reached:" } else { "NOT reached:" });
+        println!(
+            "  {}  {name}",
+            if reached { "reached:" } else { "NOT reached:" }
+        );
         failed |= !reached && bug.is_none();
     }
     if failed == bug.is_none() {

@@ -232,7 +232,9 @@ impl Fleet {
         fold.observe(seen.core());
         s.ghost.delivered = fold.latest().copied().map(Obs::from_core);
         if s.ghost.learned_at.is_none()
-            && s.session.held.is_some_and(|h| h.status == Status::Completed)
+            && s.session
+                .held
+                .is_some_and(|h| h.status == Status::Completed)
         {
             s.ghost.learned_at = Some(s.now);
         }
@@ -537,10 +539,9 @@ impl Model for Fleet {
                         claim,
                         answer: None,
                     });
-                    let call = u8::try_from(
-                        s.attempts.iter().filter(|a| a.effect == effect).count(),
-                    )
-                    .ok()?;
+                    let call =
+                        u8::try_from(s.attempts.iter().filter(|a| a.effect == effect).count())
+                            .ok()?;
                     s.instances[i].effect = EffectPc::Calling {
                         effect,
                         claim,
@@ -613,9 +614,7 @@ impl Model for Fleet {
                     row.answer = Some(answer);
                 }
                 s.instances[i].effect = match answer {
-                    Answer::Placed | Answer::Refused => {
-                        EffectPc::Completing { effect, claim, at }
-                    }
+                    Answer::Placed | Answer::Refused => EffectPc::Completing { effect, claim, at },
                     Answer::Lost => EffectPc::Releasing { effect, claim, at },
                 };
             }

@@ -9,10 +9,12 @@ use crate::state::{Answer, EffKind, State};
 /// Klarna receives one create order call per token, unless a fault hit the instance doing
 /// it or an answer was lost (the retry is then expected, and Klarna refuses it); and it
 /// places one order at most.
-pub const ONE_CALL_UNLESS_FORCED: &str = "one create order call per token unless a crash or lost answer forced a retry";
+pub const ONE_CALL_UNLESS_FORCED: &str =
+    "one create order call per token unless a crash or lost answer forced a retry";
 /// Every effect is completed at most once, by the claim that holds it (its latest claim,
 /// lease not ended).
-pub const COMPLETED_ONCE_BY_HOLDER: &str = "every effect completed at most once, by the claim that holds it";
+pub const COMPLETED_ONCE_BY_HOLDER: &str =
+    "every effect completed at most once, by the claim that holds it";
 /// At a quiescent state: an order owed (the session completed and the store learned it
 /// with time enough left on the token for the faults that followed) is placed, and no
 /// order exists for a session that did not complete.
@@ -81,7 +83,9 @@ pub fn all() -> Vec<Property<Fleet>> {
                 || ((!owed(model, s) || s.klarna.orders == 1)
                     && (s.klarna.orders == 0 || s.klarna.completed()))
         }),
-        Property::always(STORED_IS_FOLD, |_, s: &State| s.session.held == s.ghost.delivered),
+        Property::always(STORED_IS_FOLD, |_, s: &State| {
+            s.session.held == s.ghost.delivered
+        }),
         Property::always(ONE_READER, |_, s: &State| !s.ghost.double_read),
         Property::sometimes(TAKEOVER, |_, s: &State| s.ghost.takeover),
         Property::sometimes(CONFLICT, |_, s: &State| {
@@ -96,7 +100,10 @@ pub fn all() -> Vec<Property<Fleet>> {
                     .any(|e| e.kind == EffKind::PlaceOrder && e.completed)
         }),
         Property::sometimes(REFUSED_AFTER_LOST, |_, s: &State| {
-            let lost = s.attempts.iter().position(|a| a.answer == Some(Answer::Lost));
+            let lost = s
+                .attempts
+                .iter()
+                .position(|a| a.answer == Some(Answer::Lost));
             lost.is_some_and(|p| {
                 s.attempts[p..]
                     .iter()

@@ -80,7 +80,10 @@ pub fn describe(model: &Fleet, s: &State, action: &Action) -> String {
                 .or_else(|| s.instances.iter().position(|i| i.up && i.web.is_none()))
                 .and_then(|i| u8::try_from(i).ok())
                 .map_or('?', instance);
-            let mut text = merged(format!("instance {who} merges a callback's read {}", obs(o)));
+            let mut text = merged(format!(
+                "instance {who} merges a callback's read {}",
+                obs(o)
+            ));
             if next.instances.iter().any(|i| i.web.is_some())
                 && s.instances.iter().all(|i| i.web.is_none())
             {
@@ -112,7 +115,10 @@ pub fn describe(model: &Fleet, s: &State, action: &Action) -> String {
                 instance(i),
                 obs(read)
             ));
-            if matches!(next.instances[usize::from(i)].batch, BatchPc::Effects { .. }) {
+            if matches!(
+                next.instances[usize::from(i)].batch,
+                BatchPc::Effects { .. }
+            ) {
                 text.push_str(", its effects left for a second transaction");
             }
             text
@@ -195,10 +201,7 @@ pub fn describe(model: &Fleet, s: &State, action: &Action) -> String {
             }
             _ => format!("{action:?}"),
         },
-        Action::Release(i) => format!(
-            "instance {} gives its effect back for a retry",
-            instance(i)
-        ),
+        Action::Release(i) => format!("instance {} gives its effect back for a retry", instance(i)),
         Action::Crash(i) => format!("instance {} crashes", instance(i)),
         Action::Freeze(i) => format!("instance {} freezes", instance(i)),
         Action::Restart(i) => format!("instance {} restarts", instance(i)),

@@ -56,7 +56,11 @@ fn counterexample(bug: Bug) -> String {
         .discovery(bug.caught_by())
         .unwrap_or_else(|| panic!("{} not caught by: {}", bug.name(), bug.caught_by()));
     let trace = render::trace(&model, &path);
-    println!("planted defect {}: {} violated\n{trace}", bug.name(), bug.caught_by());
+    println!(
+        "planted defect {}: {} violated\n{trace}",
+        bug.name(),
+        bug.caught_by()
+    );
     // The last state breaks the property, and no state before it did.
     let states = path.into_states();
     let property = model.property(bug.caught_by());
@@ -82,19 +86,28 @@ fn a_merge_by_arrival_order_is_caught() {
 #[test]
 fn the_effect_in_a_second_transaction_is_caught() {
     let trace = counterexample(Bug::EffectSecondTx);
-    assert!(trace.contains("its effects left for a second transaction"), "{trace}");
+    assert!(
+        trace.contains("its effects left for a second transaction"),
+        "{trace}"
+    );
     assert!(trace.contains("crashes"), "{trace}");
 }
 
 #[test]
 fn a_batch_read_without_a_claim_is_caught() {
     let trace = counterexample(Bug::BatchWithoutClaim);
-    assert!(trace.matches("batch claims the session").count() >= 2, "{trace}");
+    assert!(
+        trace.matches("batch claims the session").count() >= 2,
+        "{trace}"
+    );
 }
 
 #[test]
 fn a_lease_shorter_than_a_call_is_caught() {
     let trace = counterexample(Bug::ShortLease);
     assert!(trace.contains("sends call 2"), "{trace}");
-    assert!(!trace.contains("crashes") && !trace.contains("freezes"), "{trace}");
+    assert!(
+        !trace.contains("crashes") && !trace.contains("freezes"),
+        "{trace}"
+    );
 }
