@@ -28,8 +28,8 @@ pub enum Action {
     /// the read answers the anomaly (a WAITING dated at the end of time, from no legal
     /// history), once.
     BatchClaim(u8, bool),
-    /// It merges what it read and records the read (`observe`, then `record_read`: one
-    /// step, as `observe_read` does it in one write).
+    /// It merges what it read and records the read: one step, as `observe_read` does it in
+    /// one write.
     BatchMerge(u8),
     /// (Bug `EffectSecondTx`) it records the merge's effects, and the read.
     BatchEffects(u8),

@@ -12,7 +12,7 @@ use hpp_model::{Action, Answer, Config, EffKind, Fleet, State};
 use hpp_status::Status;
 use stateright::Model as _;
 
-/// The calls to the store, in one place: switching to `observe_read` is a few lines here.
+/// The calls to the store, in one place.
 mod adapter {
     use std::time::Duration;
 
@@ -102,10 +102,12 @@ mod adapter {
         due.iter().any(|d| d.session_id == SESSION)
     }
 
-    /// The batch's merge and record of one read (`observe_read` to come).
+    /// The batch's merge and record of one read, in one write.
     pub async fn observe_read(store: &Store, seen: Obs, read_at: u8, expires_at: u8) {
-        observe(store, seen, expires_at).await;
-        store.record_read(SESSION, at(read_at)).await.unwrap();
+        store
+            .observe_read(SESSION, &payload(seen, expires_at), at(read_at))
+            .await
+            .unwrap();
     }
 
     pub async fn claim(store: &Store, instance: &mut Instance) {
