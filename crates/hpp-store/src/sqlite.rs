@@ -106,8 +106,11 @@ pub(crate) async fn connect(url: &str, options: &StoreOptions) -> Result<Databas
         // copies a page changed by many batches once instead of ten times (on the store's
         // bench, spread over 10,000 sessions, commits took a third of the time).
         .pragma("wal_autocheckpoint", "10000")
-        // 32 MB of page cache per connection instead of 2 MB.
-        .pragma("cache_size", "-32000");
+        // 32 MB of page cache per connection instead of 2 MB, and reads of up to 256 MB of
+        // the file through a memory map instead of a read() each: the merge reads random
+        // rows (on the store's bench, spread over 10,000 sessions, 9,700 -> 12,400 merges/s).
+        .pragma("cache_size", "-32000")
+        .pragma("mmap_size", "268435456");
     if !memory {
         connect = connect.journal_mode(SqliteJournalMode::Wal);
         if !options.create {
