@@ -289,7 +289,7 @@ async fn status_callback(
         return callback_answer(&shared, "refused", refused());
     }
     let presented = secret_of(query.as_deref());
-    match shared.reader.callback_secret(&session_id).await {
+    match shared.store.callback_secret(&session_id).await {
         Ok(Some(expected)) if bool::from(expected.as_bytes().ct_eq(presented.as_bytes())) => {}
         Ok(_) => {
             // Unknown session or wrong secret: a forgery or a stale URL. Nothing happens.
@@ -322,7 +322,7 @@ async fn status_callback(
 
 /// Liveness: the process answers and the database can be read.
 async fn health(State(shared): State<Arc<Shared>>) -> Response {
-    match shared.reader.callback_secret("health-check").await {
+    match shared.store.callback_secret("health-check").await {
         Ok(_) => (StatusCode::OK, "ok\n").into_response(),
         Err(error) => problem(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
     }
@@ -345,7 +345,7 @@ async fn ready(State(shared): State<Arc<Shared>>) -> Response {
 
 /// Prometheus text; the effect backlog is read from the database now.
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
-    match shared.reader.effect_backlog().await {
+    match shared.store.effect_backlog().await {
         Ok(backlog) => {
             shared
                 .metrics

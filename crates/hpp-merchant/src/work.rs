@@ -109,7 +109,7 @@ const CALLBACK_READ_RETRY: Duration = Duration::from_millis(200);
 /// the database busy); after that the batch reads the session before it expires.
 pub(crate) async fn read_after_callback(shared: &Shared, session_id: &str) -> ReadResult {
     // A final status is final: nothing a read could add (a late or duplicated callback).
-    if let Ok(Some(tracker)) = shared.reader.session(session_id).await
+    if let Ok(Some(tracker)) = shared.store.session(session_id).await
         && tracker.status().is_some_and(hpp_status::Status::is_final)
     {
         tracing::debug!(session_id, "callback for a final session: no read");
@@ -356,9 +356,10 @@ async fn perform(shared: &Shared, effect: &Effect) -> Result<(), Retry> {
         }
         EffectKind::CompletedWithoutReference => {
             match shared.klarna.read_session(session_id).await {
+                // What the read yields is the store's rule for a completion.
                 Ok(Read::Session(session)) => {
-                    match (&session.order_id, &session.authorization_token) {
-                        (Some(order_id), _) => {
+                    match EffectKind::on_final(hpp_status::Status::Completed, &session) {
+                        EffectKind::OrderPlacedByKlarna { order_id, .. } => {
                             tracing::info!(
                                 session_id,
                                 effect = effect.id,
@@ -367,8 +368,13 @@ async fn perform(shared: &Shared, effect: &Effect) -> Result<(), Retry> {
                             );
                             Ok(())
                         }
-                        (None, Some(token)) => place_order(shared, effect, token).await,
-                        (None, None) => {
+                        EffectKind::PlaceOrder {
+                            authorization_token,
+                        } => place_order(shared, effect, &authorization_token).await,
+                        // For a completion: CompletedWithoutReference.
+                        EffectKind::CompletedWithoutReference
+                        | EffectKind::SessionEnded { .. }
+                        | EffectKind::Conflict { .. } => {
                             tracing::error!(
                                 session_id,
                                 effect = effect.id,
