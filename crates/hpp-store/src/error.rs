@@ -42,6 +42,19 @@ pub enum StoreError {
         /// The driver's error.
         source: sqlx::Error,
     },
+    /// A SQLite write failed with the batch of writes committed together with it (the
+    /// transaction could not start or commit: a full disk, an I/O error, the database
+    /// locked by another process past the busy timeout). None of the batch is stored; the
+    /// store's writer works again as soon as the cause is gone.
+    #[error("{operation} (a batch of {writes} writes, none of them stored): {source}")]
+    WriteBatch {
+        /// What the writer was doing.
+        operation: &'static str,
+        /// How many writes the batch held.
+        writes: usize,
+        /// The driver's error, shared by the batch's writes.
+        source: std::sync::Arc<sqlx::Error>,
+    },
     /// Applying the schema failed.
     #[error("applying the store's migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

@@ -231,7 +231,7 @@ use hpp_status::{Outcome, Tracker};
 pub use crate::effect::{Effect, EffectKind};
 pub use crate::error::StoreError;
 pub use crate::order::{AttemptAnswer, OrderAttempt, OrderState};
-pub use crate::rows::{DueSession, SessionRecord, UnusableDelivery};
+pub use crate::rows::{DueSession, Registration, SessionRecord, UnusableDelivery};
 
 /// When the batch reads an open session: every `interval`, and once more in the last
 /// `margin` before it expires, so that the last read happens before `expires_at` (after it,
@@ -292,8 +292,10 @@ pub struct EffectBacklog {
 /// ```
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
-    /// The pool's size (default 8). `sqlite::memory:` always has exactly one connection:
-    /// the database lives in it.
+    /// The connection pool's size (default 8). On SQLite, the readers' pool: every write
+    /// goes through the store's one writer connection, which commits the writes waiting for
+    /// it together; `sqlite::memory:` always has exactly one connection (the database lives
+    /// in it), which then serves reads and writes.
     pub max_connections: u32,
     /// How long a SQLite write waits for the write lock before failing (default 30 s).
     pub busy_timeout: Duration,
@@ -346,7 +348,7 @@ pub struct Store {
 
 #[derive(Clone, Debug)]
 enum Backend {
-    Sqlite(sqlx::SqlitePool),
+    Sqlite(sqlite::Database),
     #[cfg(feature = "postgres")]
     Postgres(sqlx::PgPool),
 }
@@ -355,7 +357,7 @@ enum Backend {
 macro_rules! on_backend {
     ($store:expr, $function:ident ( $($argument:expr),* )) => {
         match &$store.backend {
-            Backend::Sqlite(pool) => sqlite::$function(pool $(, $argument)*).await,
+            Backend::Sqlite(db) => sqlite::$function(db $(, $argument)*).await,
             #[cfg(feature = "postgres")]
             Backend::Postgres(pool) => postgres::$function(pool $(, $argument)*).await,
         }
@@ -567,7 +569,34 @@ impl Store {
     /// # }
     /// ```
     pub async fn callback_secret(&self, session_id: &str) -> Result<Option<String>, StoreError> {
-        on_backend!(self, callback_secret(session_id))
+        Ok(self
+            .registration(session_id)
+            .await?
+            .map(|registration| registration.callback_secret))
+    }
+
+    /// What a callback handler needs of a registered session, in one read: its callback
+    /// secret, its expiry and the status held (a callback for a session already final
+    /// needs no read of Klarna). `None` for a session that is unknown or was never
+    /// registered.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let store = hpp_store::Store::connect("sqlite::memory:").await?;
+    /// # store.migrate().await?;
+    /// assert_eq!(store.registration("s1").await?, None);
+    /// store.register("s1", "2038-01-19T03:14:07Z".parse()?, "s3cret").await?;
+    /// let registration = store.registration("s1").await?.unwrap();
+    /// assert_eq!(registration.callback_secret, "s3cret");
+    /// assert_eq!(registration.tracker.status(), None); // nothing observed yet
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn registration(&self, session_id: &str) -> Result<Option<Registration>, StoreError> {
+        on_backend!(self, registration(session_id))?
+            .map(|row| row.into_registration(session_id))
+            .transpose()
     }
 
     /// Merges one delivery of `session_id` (a callback's `session`, or a Read Session body)
@@ -622,38 +651,104 @@ impl Store {
     ) -> Result<Outcome<Timestamp>, StoreError> {
         let seen = match session.observation() {
             Ok(seen) => seen,
-            Err(error) => return Err(self.unusable(session_id, session, error.to_string()).await),
+            Err(error) => {
+                return Err(self
+                    .unusable(session_id, session, error.to_string(), None)
+                    .await);
+            }
         };
         if let Some(other) = session.session_id.as_deref().filter(|&id| id != session_id) {
             let reason = format!("the payload is session {other:?}'s");
-            return Err(self.unusable(session_id, session, reason).await);
+            return Err(self.unusable(session_id, session, reason, None).await);
         }
         let delivery = merge::Delivery::new(session_id, seen, session);
-        let settled = on_backend!(self, observe(&delivery))?;
-        let outcome = settled.outcome;
-        if outcome.became_final() {
-            tracing::info!(session_id, current = %outcome.current(), "session became final");
-        } else if let Outcome::Conflict { kept, rejected, .. } = outcome {
-            tracing::warn!(session_id, %kept, %rejected, "conflicting deliveries");
-        } else {
-            tracing::debug!(session_id, outcome = %outcome.kind(), seen = %seen, "delivery merged");
-        }
-        Ok(outcome)
+        let settled = on_backend!(self, observe(delivery))?;
+        Ok(log_merged(session_id, seen, settled.outcome))
     }
 
-    /// Records an unusable payload and returns the error that says so (or why it could not
-    /// even be recorded).
+    /// [`observe`](Store::observe) for a Read Session answer, and
+    /// [`record_read`](Store::record_read) at `read_at`, in one write: the merge, its
+    /// effects and the next read's schedule are stored together (on SQLite, one commit of
+    /// the writer's; on Postgres, two statements, and a crash between them only leaves the
+    /// session to be read again). An unusable payload is kept, the read recorded, and
+    /// [`StoreError::Unusable`] returned.
+    ///
+    /// ```
+    /// use hpp_status::wire::SessionResponse;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let store = hpp_store::Store::connect("sqlite::memory:").await?;
+    /// # store.migrate().await?;
+    /// store.register("s1", "2038-01-19T03:14:07Z".parse()?, "s").await?;
+    /// let read: SessionResponse =
+    ///     serde_json::from_str(r#"{"status":"IN_PROGRESS","updated_at":"2038-01-19T00:59:00Z"}"#)?;
+    /// let read_at = "2038-01-19T01:00:00Z".parse()?;
+    /// store.observe_read("s1", &read, read_at).await?;
+    /// let sessions = store.sessions().await?;
+    /// assert_eq!(sessions[0].status(), Some(hpp_status::Status::InProgress));
+    /// assert_eq!(sessions[0].last_read_at, Some(read_at));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn observe_read(
+        &self,
+        session_id: &str,
+        session: &SessionResponse,
+        read_at: Timestamp,
+    ) -> Result<Outcome<Timestamp>, StoreError> {
+        let read_at_us = time::micros(read_at);
+        let read = Some((read_at_us, self.schedule));
+        let seen = match session.observation() {
+            Ok(seen) => seen,
+            Err(error) => {
+                return Err(self
+                    .unusable(session_id, session, error.to_string(), read)
+                    .await);
+            }
+        };
+        if let Some(other) = session.session_id.as_deref().filter(|&id| id != session_id) {
+            let reason = format!("the payload is session {other:?}'s");
+            return Err(self.unusable(session_id, session, reason, read).await);
+        }
+        let delivery = merge::Delivery::new(session_id, seen, session);
+        let schedule = &self.schedule;
+        let settled = on_backend!(self, observe_read(delivery, read_at_us, schedule))?;
+        tracing::debug!(session_id, %read_at, "read recorded");
+        Ok(log_merged(session_id, seen, settled.outcome))
+    }
+}
+
+/// Logs what a merge came to, and returns its outcome.
+fn log_merged(
+    session_id: &str,
+    seen: hpp_status::Observation<Timestamp>,
+    outcome: Outcome<Timestamp>,
+) -> Outcome<Timestamp> {
+    if outcome.became_final() {
+        tracing::info!(session_id, current = %outcome.current(), "session became final");
+    } else if let Outcome::Conflict { kept, rejected, .. } = outcome {
+        tracing::warn!(session_id, %kept, %rejected, "conflicting deliveries");
+    } else {
+        tracing::debug!(session_id, outcome = %outcome.kind(), seen = %seen, "delivery merged");
+    }
+    outcome
+}
+
+impl Store {
+    /// Records an unusable payload (and, for a read, the read) and returns the error that
+    /// says so (or why it could not even be recorded).
     async fn unusable(
         &self,
         session_id: &str,
         session: &SessionResponse,
         reason: String,
+        read: Option<(i64, ReadSchedule)>,
     ) -> StoreError {
         let payload = match serde_json::to_string(session) {
             Ok(payload) => payload,
             Err(error) => format!("{session:?} (not serializable: {error})"),
         };
-        match on_backend!(self, record_unusable(session_id, &reason, &payload)) {
+        match on_backend!(self, record_unusable(session_id, &reason, &payload, read)) {
             Ok(delivery_id) => {
                 tracing::warn!(session_id, delivery_id, reason, "unusable delivery kept");
                 StoreError::Unusable {
@@ -1120,7 +1215,7 @@ impl Store {
     /// ```
     pub async fn close(&self) {
         match &self.backend {
-            Backend::Sqlite(pool) => pool.close().await,
+            Backend::Sqlite(db) => sqlite::close(db).await,
             #[cfg(feature = "postgres")]
             Backend::Postgres(pool) => pool.close().await,
         }

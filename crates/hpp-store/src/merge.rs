@@ -9,8 +9,8 @@ use crate::{StoreError, time};
 
 /// One usable delivery, ready for the database.
 #[derive(Debug)]
-pub(crate) struct Delivery<'a> {
-    pub session_id: &'a str,
+pub(crate) struct Delivery {
+    pub session_id: String,
     pub seen: Observation<Timestamp>,
     pub key: PrecedenceKey,
     pub expires_at_us: Option<i64>,
@@ -21,14 +21,14 @@ pub(crate) struct Delivery<'a> {
     pub references: References,
 }
 
-impl<'a> Delivery<'a> {
+impl Delivery {
     pub(crate) fn new(
-        session_id: &'a str,
+        session_id: &str,
         seen: Observation<Timestamp>,
         session: &SessionResponse,
-    ) -> Delivery<'a> {
+    ) -> Delivery {
         Delivery {
-            session_id,
+            session_id: session_id.to_owned(),
             seen,
             key: seen.precedence_key(),
             expires_at_us: session.expires_at.map(time::micros),
@@ -70,14 +70,14 @@ pub(crate) struct Settled {
 /// version the database compared the delivery against), checked against `held_now` (what
 /// the database holds after the merge): the two must agree, or something is badly wrong.
 pub(crate) fn settle(
-    delivery: &Delivery<'_>,
+    delivery: &Delivery,
     held_before: Option<&[u8]>,
     held_now: &[u8],
 ) -> Result<Settled, StoreError> {
     let held = held_before
         .map(Observation::<Timestamp>::from_precedence_key)
         .transpose()
-        .map_err(|error| StoreError::bad_key(delivery.session_id, "held_before", error))?;
+        .map_err(|error| StoreError::bad_key(&delivery.session_id, "held_before", error))?;
     let mut tracker = Tracker::new();
     if let Some(held) = held {
         tracker.observe(held);
@@ -86,7 +86,7 @@ pub(crate) fn settle(
     let expected = outcome.current().precedence_key();
     if expected.as_bytes() != held_now {
         return Err(StoreError::Disagreement {
-            session_id: delivery.session_id.into(),
+            session_id: delivery.session_id.clone(),
             stored: held_now.to_vec(),
             expected: expected.as_bytes().to_vec(),
         });
@@ -122,7 +122,7 @@ pub(crate) fn settle(
                 .on_final
                 .clone()
                 .ok_or_else(|| StoreError::Corrupt {
-                    session_id: delivery.session_id.into(),
+                    session_id: delivery.session_id.clone(),
                     detail: format!(
                         "the tracker says {} made the session final, but it is not final",
                         delivery.seen

@@ -132,13 +132,14 @@ const INSERT_EFFECT: &str = concat!(
 /// The merge statement (and, for a session's first delivery, the insert); then, in the rare
 /// case of a conflict that does not change which final is held, a second statement records
 /// it (a retry of the delivery records it if this process dies in between).
-pub(crate) async fn observe(pool: &PgPool, delivery: &Delivery<'_>) -> Result<Settled, StoreError> {
+pub(crate) async fn observe(pool: &PgPool, delivery: Delivery) -> Result<Settled, StoreError> {
+    let delivery = &delivery;
     let (authorization_token, order_id, klarna_reference) = delivery.references();
     let mut rounds = 0;
     let (held_before, held_now): (Option<Vec<u8>>, Vec<u8>) = 'merged: loop {
         for statement in [MERGE, MERGE_NEW] {
             let row = sqlx::query_as(statement)
-                .bind(delivery.session_id)
+                .bind(&delivery.session_id)
                 .bind(delivery.key.as_bytes())
                 .bind(delivery.seen.status.as_str())
                 .bind(delivery.seen.status.is_final())
@@ -156,13 +157,13 @@ pub(crate) async fn observe(pool: &PgPool, delivery: &Delivery<'_>) -> Result<Se
         // Another instance inserted the row between the two statements: merge into it.
         rounds += 1;
         tracing::debug!(
-            session_id = delivery.session_id,
+            session_id = %delivery.session_id,
             rounds,
             "lost the race to insert the session"
         );
         if rounds > INSERT_RACE_RETRIES {
             return Err(StoreError::Corrupt {
-                session_id: delivery.session_id.into(),
+                session_id: delivery.session_id.clone(),
                 detail: format!(
                     "the merge neither found nor inserted the row, {rounds} times (is it being deleted?)"
                 ),
@@ -173,8 +174,8 @@ pub(crate) async fn observe(pool: &PgPool, delivery: &Delivery<'_>) -> Result<Se
     // The trigger recorded the first effect; the other conflicts are recorded here.
     let skip = usize::from(settled.first_in_statement);
     for effect in settled.effects.iter().skip(skip) {
-        if !insert_effect(pool, delivery.session_id, effect).await? {
-            merge::warn_not_recorded(delivery.session_id, effect);
+        if !insert_effect(pool, &delivery.session_id, effect).await? {
+            merge::warn_not_recorded(&delivery.session_id, effect);
         }
     }
     Ok(settled)
@@ -209,13 +210,29 @@ async fn insert_effect(
     Ok(inserted.is_some())
 }
 
+/// The merge of a read, then the read's bookkeeping: two statements (a crash in between
+/// leaves the read unrecorded, and the session is read again: nothing is lost).
+pub(crate) async fn observe_read(
+    pool: &PgPool,
+    delivery: Delivery,
+    read_at_us: i64,
+    schedule: &ReadSchedule,
+) -> Result<Settled, StoreError> {
+    let session_id = delivery.session_id.clone();
+    let settled = observe(pool, delivery).await?;
+    record_read(pool, &session_id, read_at_us, schedule).await?;
+    Ok(settled)
+}
+
+/// Records an unusable payload, and, for a read (`read`: when and the schedule), the read.
 pub(crate) async fn record_unusable(
     pool: &PgPool,
     session_id: &str,
     reason: &str,
     payload: &str,
+    read: Option<(i64, ReadSchedule)>,
 ) -> Result<i64, StoreError> {
-    sqlx::query_scalar(concat!(
+    let id = sqlx::query_scalar(concat!(
         "INSERT INTO hpp_unusable_delivery (session_id, received_at_us, reason, payload) ",
         "VALUES ($1, ",
         now!(),
@@ -226,7 +243,11 @@ pub(crate) async fn record_unusable(
     .bind(payload)
     .fetch_one(pool)
     .await
-    .map_err(StoreError::database("recording an unusable delivery"))
+    .map_err(StoreError::database("recording an unusable delivery"))?;
+    if let Some((read_at_us, schedule)) = read {
+        record_read(pool, session_id, read_at_us, &schedule).await?;
+    }
+    Ok(id)
 }
 
 pub(crate) async fn register(
@@ -262,17 +283,16 @@ pub(crate) async fn register(
         .map_err(StoreError::database("reading a registration"))
 }
 
-pub(crate) async fn callback_secret(
+/// A session's callback secret, expiry and precedence key, if it was registered.
+pub(crate) async fn registration(
     pool: &PgPool,
     session_id: &str,
-) -> Result<Option<String>, StoreError> {
-    let secret: Option<Option<String>> =
-        sqlx::query_scalar("SELECT callback_secret FROM hpp_session WHERE session_id = $1")
-            .bind(session_id)
-            .fetch_optional(pool)
-            .await
-            .map_err(StoreError::database("reading a callback secret"))?;
-    Ok(secret.flatten())
+) -> Result<Option<crate::rows::RegistrationRow>, StoreError> {
+    sqlx::query_as(crate::rows::REGISTRATION)
+        .bind(session_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(StoreError::database("reading a registration"))
 }
 
 pub(crate) async fn precedence_key(

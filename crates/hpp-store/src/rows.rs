@@ -73,6 +73,45 @@ pub struct UnusableDelivery {
     pub payload: String,
 }
 
+/// What the store knows of a registered session that a callback needs: see
+/// [`Store::registration`](crate::Store::registration).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Registration {
+    /// The secret of the session's `status_update` URL: compare the URL's with it in
+    /// constant time.
+    pub callback_secret: String,
+    /// When the session expires, if known.
+    pub expires_at: Option<Timestamp>,
+    /// What the store holds for it (empty if nothing was observed yet): a callback for a
+    /// session already final needs no read.
+    pub tracker: Tracker<Timestamp>,
+}
+
+/// A row of `registration`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct RegistrationRow {
+    pub callback_secret: String,
+    pub expires_at_us: Option<i64>,
+    pub precedence_key: Option<Vec<u8>>,
+}
+
+/// A registered session's row for a callback (the same SQL on both backends).
+pub(crate) const REGISTRATION: &str = "SELECT callback_secret, expires_at_us, precedence_key \
+    FROM hpp_session WHERE session_id = $1 AND callback_secret IS NOT NULL";
+
+impl RegistrationRow {
+    pub(crate) fn into_registration(self, session_id: &str) -> Result<Registration, StoreError> {
+        Ok(Registration {
+            tracker: tracker(session_id, self.precedence_key.as_deref())?,
+            expires_at: self
+                .expires_at_us
+                .map(|us| stored_time(session_id, us))
+                .transpose()?,
+            callback_secret: self.callback_secret,
+        })
+    }
+}
+
 /// A row of `due_for_read`.
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct DueRow {
