@@ -355,6 +355,19 @@ async fn a_callback_for_a_session_stored_final_makes_no_read() {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(reads(), before, "a final session was read again");
+    let metrics = run
+        .client
+        .get(format!("{}/metrics", run.merchant.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("hpp_merchant_callbacks_total{verdict=\"final\"} 1"),
+        "{metrics}"
+    );
     // The session the same merchant has open is read.
     let open = run.session_id("NONE").await;
     let secret = run
