@@ -241,6 +241,31 @@ impl PrecedenceKey {
     /// ```
     pub const LEN: usize = 14;
 
+    /// The bound between final and other keys: a key is a final observation's
+    /// (`COMPLETED`, `CANCELLED`, `DISABLED`) exactly when it is at least this, because
+    /// byte 0 is the phase and final is the greatest phase. It lets a database tell a final
+    /// key by comparing whole keys (`held >= $bound`), without reading bytes of it.
+    ///
+    /// A bound, not the key of any observation (its time field is past every time a key
+    /// can hold): [`Observation::from_precedence_key`] refuses it.
+    ///
+    /// ```
+    /// use hpp_status::{Observation, PrecedenceKey, Status};
+    ///
+    /// for status in Status::ALL {
+    ///     for at in [i64::MIN, -1, 0, 1_700_000_000_000, i64::MAX] {
+    ///         let key = Observation::new(status, at).precedence_key();
+    ///         assert_eq!(key >= PrecedenceKey::MIN_FINAL, status.is_final(), "{status} at {at}");
+    ///     }
+    /// }
+    /// assert!(Observation::<i64>::from_precedence_key(PrecedenceKey::MIN_FINAL.as_bytes()).is_err());
+    /// ```
+    pub const MIN_FINAL: PrecedenceKey = {
+        let mut key = [0; PrecedenceKey::LEN];
+        key[PHASE] = phase_byte(Phase::Final);
+        PrecedenceKey(key)
+    };
+
     /// The key's bytes, to store in a `bytea` or BLOB column.
     ///
     /// ```

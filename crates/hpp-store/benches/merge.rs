@@ -2,19 +2,28 @@
 //! database, at several connection counts, on a spread workload (10,000 sessions) and a hot
 //! row (one session every connection hits):
 //!
-//! - `store`: [`Store::observe`], the store's merge (one statement on Postgres, one
-//!   `BEGIN IMMEDIATE` transaction on SQLite), effect included;
-//! - `naive`: what an integrator writes: in a transaction, `SELECT ... FOR UPDATE` the
-//!   stored key, `Tracker::observe` in Rust, `UPDATE`, insert the effect if it became final;
+//! - `store`: [`Store::observe`], the store's merge (one statement on Postgres; on SQLite
+//!   the store's write path), effect included;
+//! - `naive`: the plainest correct integration a user would write: the session's
+//!   [`Tracker`] serialized (its JSON form) in one row per session of its own table; in one
+//!   transaction (`BEGIN IMMEDIATE` on SQLite, `SELECT ... FOR UPDATE` on Postgres) read it,
+//!   `Tracker::observe` in Rust, write it back, insert the order to place if the delivery
+//!   made the session final, commit;
 //! - `blind`: an unconditional `UPDATE` of the key, the write floor; it loses updates (the
 //!   regressions column counts sessions it leaves behind a stale key) and records no effect.
 //!
-//! Each measurement starts from the same table (every session registered, nothing
+//! On SQLite both pools are a file in WAL mode with `synchronous = FULL`, foreign keys on
+//! and the store's default busy timeout (30 s): the store's pool gets them from hpp-store
+//! (WAL set there, `FULL` being SQLite's compiled default, which neither sqlx nor
+//! libsqlite3-sys changes), `naive`'s and `blind`'s pool sets them explicitly.
+//!
+//! Each measurement starts from the same tables (every session registered, nothing
 //! observed), after a warm-up. Rotations run the methods in a rotating order; the table
-//! shows medians. Targets (Postgres, 16 connections): `store` at least 2.5x `naive` on the
-//! hot row and 1.3x on the spread workload, a lower p99 than `naive` on the hot row, within
-//! 25 % of `blind`; on every backend, no regression and no duplicate effect for `store`.
-//! The process exits 1 if a target fails.
+//! shows medians. Targets, at 16 connections: on Postgres, `store` at least 2.5x `naive` on
+//! the hot row and 1.3x on the spread workload, a lower p99 than `naive` on the hot row,
+//! within 25 % of `blind`; on SQLite, `store` at least 4x `naive` on the spread workload and
+//! never slower than `naive` on the hot row; on every backend, no regression and no duplicate
+//! effect for `store` and `naive`. The process exits 1 if a target fails.
 //!
 //! `cargo bench -p hpp-store --features postgres --bench merge` (add `-- --help` for the
 //! flags). Postgres is a throwaway cluster (hpp-testdb); SQLite a file in a temporary
@@ -56,6 +65,11 @@ struct Args {
     /// Sessions of the spread workload.
     #[arg(long, default_value_t = 10_000)]
     sessions: usize,
+    /// Also time variants of the SQLite write path phase by phase (pool acquire,
+    /// `BEGIN IMMEDIATE`, statements, `COMMIT`), at the largest connection count: what makes
+    /// the store's SQLite path slower or faster than `naive`.
+    #[arg(long)]
+    phases: bool,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -187,10 +201,15 @@ enum Raw {
 async fn raw_pool(url: &str, connections: u32) -> Raw {
     if url.starts_with("sqlite:") {
         use std::str::FromStr as _;
+        // The same settings as the store's pool (hpp-store's `sqlite::connect`): WAL,
+        // `synchronous = FULL` (SQLite's compiled default, which the store keeps; stated here),
+        // the store's default busy timeout, foreign keys on.
         let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
             .unwrap()
-            .busy_timeout(Duration::from_secs(60))
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+            .busy_timeout(StoreOptions::default().busy_timeout)
+            .foreign_keys(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
         let pool = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(connections)
             .connect_with(options)
@@ -221,14 +240,25 @@ async fn reset(raw: &Raw, workload: &Workload) {
                 "DELETE FROM hpp_effect",
                 "DELETE FROM hpp_unusable_delivery",
                 "DELETE FROM hpp_session",
+                "DELETE FROM naive_order",
+                "DELETE FROM naive_session",
             ] {
                 sqlx::query(sql).execute(&mut *tx).await.unwrap();
             }
             sqlx::query("INSERT INTO hpp_session (session_id) SELECT value FROM json_each(?1)")
-                .bind(ids)
+                .bind(&ids)
                 .execute(&mut *tx)
                 .await
                 .unwrap();
+            sqlx::query(
+                "INSERT INTO naive_session (session_id, tracker) \
+                 SELECT value, ?2 FROM json_each(?1)",
+            )
+            .bind(&ids)
+            .bind(empty_tracker())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
             tx.commit().await.unwrap();
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .execute(pool)
@@ -237,68 +267,92 @@ async fn reset(raw: &Raw, workload: &Workload) {
         }
         #[cfg(feature = "postgres")]
         Raw::Postgres(pool) => {
-            sqlx::query("TRUNCATE hpp_effect, hpp_session, hpp_unusable_delivery")
-                .execute(pool)
-                .await
-                .unwrap();
+            sqlx::query(
+                "TRUNCATE hpp_order_attempt, hpp_effect, hpp_session, hpp_unusable_delivery, \
+                 naive_order, naive_session",
+            )
+            .execute(pool)
+            .await
+            .unwrap();
             sqlx::query("INSERT INTO hpp_session (session_id) SELECT unnest($1::text[])")
                 .bind(&workload.sessions)
                 .execute(pool)
                 .await
                 .unwrap();
-            sqlx::query("VACUUM ANALYZE hpp_session")
-                .execute(pool)
-                .await
-                .unwrap();
+            sqlx::query(
+                "INSERT INTO naive_session (session_id, tracker) SELECT unnest($1::text[]), $2",
+            )
+            .bind(&workload.sessions)
+            .bind(empty_tracker())
+            .execute(pool)
+            .await
+            .unwrap();
+            for table in ["hpp_session", "naive_session"] {
+                sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM ANALYZE {table}")))
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            }
         }
     }
 }
 
-fn tracker_of(key: Option<Vec<u8>>) -> Tracker<Timestamp> {
-    let mut tracker = Tracker::new();
-    if let Some(key) = key {
-        tracker.observe(Observation::from_precedence_key(&key).unwrap());
+/// The naive integration's tables, beside the store's: the tracker serialized (its stable
+/// JSON form) in one row per session, and the orders it decided to place.
+const NAIVE_TABLES: [&str; 2] = [
+    "CREATE TABLE IF NOT EXISTS naive_session (session_id TEXT PRIMARY KEY NOT NULL, \
+     tracker TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS naive_order (session_id TEXT PRIMARY KEY NOT NULL, \
+     status TEXT NOT NULL, authorization_token TEXT)",
+];
+
+async fn create_naive_tables(raw: &Raw) {
+    for sql in NAIVE_TABLES {
+        match raw {
+            Raw::Sqlite(pool) => drop(sqlx::query(sql).execute(pool).await.unwrap()),
+            #[cfg(feature = "postgres")]
+            Raw::Postgres(pool) => drop(sqlx::query(sql).execute(pool).await.unwrap()),
+        }
     }
-    tracker
 }
 
-/// The naive integration: lock, read, decide in Rust, write, in one transaction. Whether
-/// the delivery made the session final.
+fn empty_tracker() -> String {
+    serde_json::to_string(&Tracker::<Timestamp>::new()).unwrap()
+}
+
+/// The naive integration, the plainest correct one: in one transaction, read the session's
+/// tracker, `Tracker::observe` in Rust, write the tracker back, and insert the order to place
+/// if the delivery made the session final. Whether it did.
 async fn naive(raw: &Raw, session_id: &str, item: &Item) -> bool {
     match raw {
         Raw::Sqlite(pool) => {
             let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
-            let key: Option<Vec<u8>> =
-                sqlx::query_scalar("SELECT precedence_key FROM hpp_session WHERE session_id = ?1")
+            let stored: String =
+                sqlx::query_scalar("SELECT tracker FROM naive_session WHERE session_id = ?1")
                     .bind(session_id)
                     .fetch_one(&mut *tx)
                     .await
                     .unwrap();
-            let mut tracker = tracker_of(key);
+            let mut tracker: Tracker<Timestamp> = serde_json::from_str(&stored).unwrap();
             let outcome = tracker.observe(item.seen);
-            let current = outcome.current();
-            sqlx::query(
-                "UPDATE hpp_session SET precedence_key = ?2, status = ?3, is_final = ?4 \
-                 WHERE session_id = ?1",
-            )
-            .bind(session_id)
-            .bind(current.precedence_key().as_bytes())
-            .bind(current.status.as_str())
-            .bind(current.status.is_final())
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-            if outcome.became_final() {
-                sqlx::query(
-                    "INSERT INTO hpp_effect (session_id, kind, status, authorization_token, \
-                     created_at_us) VALUES (?1, 'place_order', ?2, ?3, 0) ON CONFLICT DO NOTHING",
-                )
+            sqlx::query("UPDATE naive_session SET tracker = ?2 WHERE session_id = ?1")
                 .bind(session_id)
-                .bind(current.status.as_str())
-                .bind(&item.payload.authorization_token)
+                .bind(serde_json::to_string(&tracker).unwrap())
                 .execute(&mut *tx)
                 .await
                 .unwrap();
+            if outcome.became_final() {
+                // A plain INSERT: a second order for the session would fail here.
+                sqlx::query(
+                    "INSERT INTO naive_order (session_id, status, authorization_token) \
+                     VALUES (?1, ?2, ?3)",
+                )
+                .bind(session_id)
+                .bind(outcome.current().status.as_str())
+                .bind(&item.payload.authorization_token)
+                .execute(&mut *tx)
+                .await
+                .expect("naive: one order per session");
             }
             tx.commit().await.unwrap();
             outcome.became_final()
@@ -306,38 +360,32 @@ async fn naive(raw: &Raw, session_id: &str, item: &Item) -> bool {
         #[cfg(feature = "postgres")]
         Raw::Postgres(pool) => {
             let mut tx = pool.begin().await.unwrap();
-            let key: Option<Vec<u8>> = sqlx::query_scalar(
-                "SELECT precedence_key FROM hpp_session WHERE session_id = $1 FOR UPDATE",
+            let stored: String = sqlx::query_scalar(
+                "SELECT tracker FROM naive_session WHERE session_id = $1 FOR UPDATE",
             )
             .bind(session_id)
             .fetch_one(&mut *tx)
             .await
             .unwrap();
-            let mut tracker = tracker_of(key);
+            let mut tracker: Tracker<Timestamp> = serde_json::from_str(&stored).unwrap();
             let outcome = tracker.observe(item.seen);
-            let current = outcome.current();
-            sqlx::query(
-                "UPDATE hpp_session SET precedence_key = $2, status = $3, is_final = $4 \
-                 WHERE session_id = $1",
-            )
-            .bind(session_id)
-            .bind(current.precedence_key().as_bytes())
-            .bind(current.status.as_str())
-            .bind(current.status.is_final())
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-            if outcome.became_final() {
-                sqlx::query(
-                    "INSERT INTO hpp_effect (session_id, kind, status, authorization_token, \
-                     created_at_us) VALUES ($1, 'place_order', $2, $3, 0) ON CONFLICT DO NOTHING",
-                )
+            sqlx::query("UPDATE naive_session SET tracker = $2 WHERE session_id = $1")
                 .bind(session_id)
-                .bind(current.status.as_str())
-                .bind(&item.payload.authorization_token)
+                .bind(serde_json::to_string(&tracker).unwrap())
                 .execute(&mut *tx)
                 .await
                 .unwrap();
+            if outcome.became_final() {
+                sqlx::query(
+                    "INSERT INTO naive_order (session_id, status, authorization_token) \
+                     VALUES ($1, $2, $3)",
+                )
+                .bind(session_id)
+                .bind(outcome.current().status.as_str())
+                .bind(&item.payload.authorization_token)
+                .execute(&mut *tx)
+                .await
+                .expect("naive: one order per session");
             }
             tx.commit().await.unwrap();
             outcome.became_final()
@@ -464,7 +512,21 @@ async fn run(
 }
 
 /// Regressions and duplicates after `processed` deliveries of the workload.
+/// The naive integration's rows as (session, key of the tracker's latest observation).
+fn naive_keys(rows: Vec<(String, String)>) -> Vec<(String, Option<Vec<u8>>)> {
+    rows.into_iter()
+        .map(|(id, stored)| {
+            let tracker: Tracker<Timestamp> = serde_json::from_str(&stored).unwrap();
+            let key = tracker
+                .latest()
+                .map(|seen| seen.precedence_key().as_bytes().to_vec());
+            (id, key)
+        })
+        .collect()
+}
+
 async fn check(
+    method: Method,
     raw: &Raw,
     workload: &Workload,
     processed: usize,
@@ -476,27 +538,36 @@ async fn check(
     }
     /// A session and its stored key.
     type KeyRow = (String, Option<Vec<u8>>);
+    // The store's and blind's rows, or the naive integration's (its trackers' keys).
+    let (sessions, effects) = if method == Method::Naive {
+        (
+            "SELECT session_id, tracker FROM naive_session",
+            "SELECT count(*) FROM naive_order",
+        )
+    } else {
+        (
+            "SELECT session_id, precedence_key FROM hpp_session",
+            "SELECT count(*) FROM hpp_effect WHERE kind <> 'conflict'",
+        )
+    };
     let (rows, effects): (Vec<KeyRow>, i64) = match raw {
+        Raw::Sqlite(pool) if method == Method::Naive => (
+            naive_keys(sqlx::query_as(sessions).fetch_all(pool).await.unwrap()),
+            sqlx::query_scalar(effects).fetch_one(pool).await.unwrap(),
+        ),
         Raw::Sqlite(pool) => (
-            sqlx::query_as("SELECT session_id, precedence_key FROM hpp_session")
-                .fetch_all(pool)
-                .await
-                .unwrap(),
-            sqlx::query_scalar("SELECT count(*) FROM hpp_effect WHERE kind <> 'conflict'")
-                .fetch_one(pool)
-                .await
-                .unwrap(),
+            sqlx::query_as(sessions).fetch_all(pool).await.unwrap(),
+            sqlx::query_scalar(effects).fetch_one(pool).await.unwrap(),
+        ),
+        #[cfg(feature = "postgres")]
+        Raw::Postgres(pool) if method == Method::Naive => (
+            naive_keys(sqlx::query_as(sessions).fetch_all(pool).await.unwrap()),
+            sqlx::query_scalar(effects).fetch_one(pool).await.unwrap(),
         ),
         #[cfg(feature = "postgres")]
         Raw::Postgres(pool) => (
-            sqlx::query_as("SELECT session_id, precedence_key FROM hpp_session")
-                .fetch_all(pool)
-                .await
-                .unwrap(),
-            sqlx::query_scalar("SELECT count(*) FROM hpp_effect WHERE kind <> 'conflict'")
-                .fetch_one(pool)
-                .await
-                .unwrap(),
+            sqlx::query_as(sessions).fetch_all(pool).await.unwrap(),
+            sqlx::query_scalar(effects).fetch_one(pool).await.unwrap(),
         ),
     };
     let index: HashMap<&str, usize> = workload
@@ -538,9 +609,9 @@ async fn measure(
         run(method, store, raw, workload, connections, duration).await;
     let (regressions, duplicates) = if method == Method::Blind {
         // No effects: only the lost updates count.
-        (check(raw, workload, deliveries, 0).await.0, 0)
+        (check(method, raw, workload, deliveries, 0).await.0, 0)
     } else {
-        check(raw, workload, deliveries, became_final).await
+        check(method, raw, workload, deliveries, became_final).await
     };
     Measurement {
         deliveries,
@@ -609,6 +680,7 @@ async fn bench_backend(backend: BackendName, args: &Args, workloads: &[Arc<Workl
         let store = Store::connect_with(&url, options).await.unwrap();
         store.migrate().await.unwrap();
         let raw = raw_pool(&url, connections).await;
+        create_naive_tables(&raw).await;
         for rotation in 0..args.rotations {
             for (w, workload) in workloads.iter().enumerate() {
                 for turn in 0..METHODS.len() {
@@ -635,6 +707,32 @@ async fn bench_backend(backend: BackendName, args: &Args, workloads: &[Arc<Workl
             }
         }
         store.close().await;
+    }
+    if args.phases && backend == BackendName::Sqlite {
+        let connections = args.connections.iter().copied().max().unwrap_or(16);
+        let raw = raw_pool(&url, connections).await;
+        println!(
+            "\nPhases, SQLite, {connections} connections: mean µs per delivery; \
+             `begin` is the wait for BEGIN IMMEDIATE (the write lock)\n"
+        );
+        println!(
+            "| workload / variant | deliveries/s | acquire | begin | statements | commit | \
+             busy retries | BEGIN wait histogram |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|---|");
+        for workload in workloads {
+            for probe in (0..args.rotations).flat_map(|_| phases::PROBES) {
+                reset(&raw, workload).await;
+                phases::run(probe, &raw, &url, workload, connections, duration / 4).await;
+                reset(&raw, workload).await;
+                let (measured, elapsed) =
+                    phases::run(probe, &raw, &url, workload, connections, duration).await;
+                println!(
+                    "{}",
+                    measured.report(&format!("{} / {probe:?}", workload.name), elapsed)
+                );
+            }
+        }
     }
     let mut rows = Vec::new();
     for (w, workload) in workloads.iter().enumerate() {
@@ -740,6 +838,22 @@ fn targets(rows: &[Row]) -> (String, bool) {
             );
         }
     }
+    let sqlite = BackendName::Sqlite;
+    for (workload, ratio) in [("spread", 4.0), ("hot row", 1.0)] {
+        let (Some(store), Some(naive)) = (
+            find(rows, sqlite, workload, 16, Method::Store),
+            find(rows, sqlite, workload, 16, Method::Naive),
+        ) else {
+            continue;
+        };
+        let versus_naive = store.per_second / naive.per_second;
+        target(
+            versus_naive >= ratio,
+            format!(
+                "SQLite {workload}, 16 conn: store/naive = {versus_naive:.2} (target >= {ratio})"
+            ),
+        );
+    }
     (report, all)
 }
 
@@ -792,5 +906,298 @@ fn main() {
     println!("\n{report}");
     if !all {
         std::process::exit(1);
+    }
+}
+
+/// The diagnostics of `--phases`: variants of the SQLite write path, timed phase by phase.
+mod phases {
+    use super::{Duration, Instant, Item, Raw, Tracker, Workload};
+    use hpp_status::wire::Timestamp;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+    /// A variant of the write path.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum Probe {
+        /// `naive`, timed.
+        Naive,
+        /// The store's SQLite statements (hpp-store's `sqlite::observe`: `BEGIN IMMEDIATE`,
+        /// the upsert with `RETURNING`, the effect if final, `COMMIT`) on the bench's pool.
+        StoreSql,
+        /// The same on the store's own tables with foreign keys off.
+        StoreSqlNoFk,
+        /// The store's merge as a plain `UPDATE ... RETURNING` of the same columns (no
+        /// `INSERT ... ON CONFLICT`): what the upsert's insert path costs.
+        StoreSqlUpdate,
+        /// `naive` with a busy timeout of 0: a `BEGIN IMMEDIATE` that finds the lock taken
+        /// fails at once and is retried after a yield, instead of SQLite's busy handler
+        /// sleeping 1, 2, 5, 10, ... ms.
+        NaiveNoSleep,
+        /// The store's statements with the same retry instead of the busy handler.
+        StoreSqlNoSleep,
+    }
+
+    pub(crate) const PROBES: [Probe; 6] = [
+        Probe::Naive,
+        Probe::StoreSql,
+        Probe::StoreSqlNoFk,
+        Probe::StoreSqlUpdate,
+        Probe::NaiveNoSleep,
+        Probe::StoreSqlNoSleep,
+    ];
+
+    /// Upper bounds (µs) of the histogram of `BEGIN IMMEDIATE` waits: SQLite's busy handler
+    /// sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 ms, so a wait that found the lock
+    /// taken ends after about 1, 3, 8, 18, 33, 53, 78, ... ms.
+    const BUCKETS: [u64; 9] = [
+        500,
+        1_500,
+        4_000,
+        10_000,
+        20_000,
+        40_000,
+        80_000,
+        200_000,
+        u64::MAX,
+    ];
+
+    #[derive(Default)]
+    pub(crate) struct Phases {
+        count: AtomicU64,
+        acquire_us: AtomicU64,
+        begin_us: AtomicU64,
+        work_us: AtomicU64,
+        commit_us: AtomicU64,
+        /// `BEGIN IMMEDIATE` answered SQLITE_BUSY (busy timeout 0 only), retried.
+        busy_retries: AtomicU64,
+        begin_histogram: [AtomicU64; 9],
+    }
+
+    fn micros(since: Instant) -> u64 {
+        u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    impl Phases {
+        fn record(&self, acquire: u64, begin: u64, work: u64, commit: u64) {
+            self.count.fetch_add(1, Ordering::Relaxed);
+            self.acquire_us.fetch_add(acquire, Ordering::Relaxed);
+            self.begin_us.fetch_add(begin, Ordering::Relaxed);
+            self.work_us.fetch_add(work, Ordering::Relaxed);
+            self.commit_us.fetch_add(commit, Ordering::Relaxed);
+            let bucket = BUCKETS.iter().position(|&b| begin < b).unwrap_or(8);
+            self.begin_histogram[bucket].fetch_add(1, Ordering::Relaxed);
+        }
+
+        pub(crate) fn report(&self, label: &str, elapsed: Duration) -> String {
+            let n = self.count.load(Ordering::Relaxed).max(1);
+            let mean = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / n as f64;
+            let histogram: Vec<String> = self
+                .begin_histogram
+                .iter()
+                .zip([
+                    "<0.5", "<1.5", "<4", "<10", "<20", "<40", "<80", "<200", ">=200",
+                ])
+                .map(|(count, label)| {
+                    format!(
+                        "{label} ms {:.1}%",
+                        100.0 * count.load(Ordering::Relaxed) as f64 / n as f64
+                    )
+                })
+                .collect();
+            format!(
+                "| {label} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {} |",
+                n as f64 / elapsed.as_secs_f64(),
+                mean(&self.acquire_us),
+                mean(&self.begin_us),
+                mean(&self.work_us),
+                mean(&self.commit_us),
+                self.busy_retries.load(Ordering::Relaxed),
+                histogram.join(", ")
+            )
+        }
+    }
+
+    const MERGE: &str = "\
+INSERT INTO hpp_session (session_id, precedence_key, status, is_final, expires_at_us)
+VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (session_id) DO UPDATE SET
+    held_before = precedence_key,
+    precedence_key = CASE WHEN precedence_key IS NULL OR excluded.precedence_key > precedence_key
+                          THEN excluded.precedence_key ELSE precedence_key END,
+    status = CASE WHEN precedence_key IS NULL OR excluded.precedence_key > precedence_key
+                  THEN excluded.status ELSE status END,
+    is_final = is_final OR excluded.is_final,
+    expires_at_us = coalesce(expires_at_us, excluded.expires_at_us)
+RETURNING held_before, precedence_key";
+
+    const UPDATE: &str = "\
+UPDATE hpp_session SET
+    held_before = precedence_key,
+    precedence_key = CASE WHEN precedence_key IS NULL OR ?2 > precedence_key
+                          THEN ?2 ELSE precedence_key END,
+    status = CASE WHEN precedence_key IS NULL OR ?2 > precedence_key THEN ?3 ELSE status END,
+    is_final = is_final OR ?4,
+    expires_at_us = coalesce(expires_at_us, ?5)
+WHERE session_id = ?1
+RETURNING held_before, precedence_key";
+
+    async fn one(probe: Probe, pool: &sqlx::SqlitePool, id: &str, item: &Item, phases: &Phases) {
+        use sqlx::Connection as _;
+        let started = Instant::now();
+        let mut conn = pool.acquire().await.unwrap();
+        let acquire = micros(started);
+        let begun = Instant::now();
+        let mut tx = loop {
+            match conn.begin_with("BEGIN IMMEDIATE").await {
+                Ok(tx) => break tx,
+                Err(sqlx::Error::Database(error))
+                    if matches!(probe, Probe::NaiveNoSleep | Probe::StoreSqlNoSleep)
+                        && error.code().as_deref() == Some("5") =>
+                {
+                    phases.busy_retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::task::yield_now().await;
+                }
+                Err(error) => panic!("BEGIN IMMEDIATE: {error}"),
+            }
+        };
+        let begin = micros(begun);
+        let worked = Instant::now();
+        match probe {
+            Probe::Naive | Probe::NaiveNoSleep => {
+                let stored: String =
+                    sqlx::query_scalar("SELECT tracker FROM naive_session WHERE session_id = ?1")
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .unwrap();
+                let mut tracker: Tracker<Timestamp> = serde_json::from_str(&stored).unwrap();
+                let outcome = tracker.observe(item.seen);
+                sqlx::query("UPDATE naive_session SET tracker = ?2 WHERE session_id = ?1")
+                    .bind(id)
+                    .bind(serde_json::to_string(&tracker).unwrap())
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                if outcome.became_final() {
+                    sqlx::query(
+                        "INSERT INTO naive_order (session_id, status, authorization_token) \
+                         VALUES (?1, ?2, ?3)",
+                    )
+                    .bind(id)
+                    .bind(outcome.current().status.as_str())
+                    .bind(&item.payload.authorization_token)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                }
+            }
+            Probe::StoreSql
+            | Probe::StoreSqlNoFk
+            | Probe::StoreSqlUpdate
+            | Probe::StoreSqlNoSleep => {
+                let sql = if probe == Probe::StoreSqlUpdate {
+                    UPDATE
+                } else {
+                    MERGE
+                };
+                let (held_before, _held_now): (Option<Vec<u8>>, Vec<u8>) = sqlx::query_as(sql)
+                    .bind(id)
+                    .bind(&item.key)
+                    .bind(item.seen.status.as_str())
+                    .bind(item.seen.status.is_final())
+                    .bind(None::<i64>)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .unwrap();
+                let was_final = held_before
+                    .as_deref()
+                    .map(|key| {
+                        hpp_status::Observation::<Timestamp>::from_precedence_key(key)
+                            .unwrap()
+                            .status
+                            .is_final()
+                    })
+                    .unwrap_or(false);
+                if item.seen.status.is_final() && !was_final {
+                    sqlx::query(
+                        "INSERT INTO hpp_effect (session_id, kind, status, authorization_token, \
+                         created_at_us) VALUES (?1, 'place_order', ?2, ?3, \
+                         CAST(unixepoch('subsec') * 1000000 AS INTEGER)) \
+                         ON CONFLICT DO NOTHING RETURNING id",
+                    )
+                    .bind(id)
+                    .bind(item.seen.status.as_str())
+                    .bind(&item.payload.authorization_token)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .unwrap();
+                }
+            }
+        }
+        let work = micros(worked);
+        let committed = Instant::now();
+        tx.commit().await.unwrap();
+        phases.record(acquire, begin, work, micros(committed));
+    }
+
+    /// Runs `probe` with `connections` tasks for `duration` from the workload's start.
+    pub(crate) async fn run(
+        probe: Probe,
+        raw: &Raw,
+        url: &str,
+        workload: &Arc<Workload>,
+        connections: u32,
+        duration: Duration,
+    ) -> (Arc<Phases>, Duration) {
+        let pool = match raw {
+            Raw::Sqlite(pool) => pool,
+            #[cfg(feature = "postgres")]
+            Raw::Postgres(_) => unreachable!("phases are SQLite's"),
+        };
+        let pool = match probe {
+            Probe::Naive | Probe::StoreSql | Probe::StoreSqlUpdate => pool.clone(),
+            Probe::StoreSqlNoFk | Probe::NaiveNoSleep | Probe::StoreSqlNoSleep => {
+                use std::str::FromStr as _;
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                    .unwrap()
+                    .foreign_keys(probe != Probe::StoreSqlNoFk)
+                    .busy_timeout(if probe == Probe::StoreSqlNoFk {
+                        hpp_store::StoreOptions::default().busy_timeout
+                    } else {
+                        Duration::ZERO
+                    })
+                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
+                sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(connections)
+                    .connect_with(options)
+                    .await
+                    .unwrap()
+            }
+        };
+        let phases = Arc::new(Phases::default());
+        let next = Arc::new(AtomicUsize::new(0));
+        let started = Instant::now();
+        let deadline = started + duration;
+        let tasks: Vec<_> = (0..connections)
+            .map(|_| {
+                let (pool, workload, next, phases) =
+                    (pool.clone(), workload.clone(), next.clone(), phases.clone());
+                tokio::spawn(async move {
+                    while Instant::now() < deadline {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = workload.items.get(index) else {
+                            break;
+                        };
+                        let id = &workload.sessions[item.session];
+                        one(probe, &pool, id, item, &phases).await;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        (phases, started.elapsed())
     }
 }

@@ -279,11 +279,6 @@ pub(crate) struct EffectRow {
     pub completed_at_us: Option<i64>,
 }
 
-/// The columns every query that reads effects selects, in [`EffectRow`]'s order.
-pub(crate) const EFFECT_COLUMNS: &str = "id, session_id, kind, status, authorization_token, \
-    order_id, klarna_reference, kept_key, rejected_key, created_at_us, attempts, claimed_by, \
-    lease_until_us, completed_at_us";
-
 impl EffectRow {
     /// The effect, or why the row is not one the store writes.
     pub(crate) fn into_effect(self) -> Result<Effect, StoreError> {

@@ -220,6 +220,7 @@ mod order;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod rows;
+mod sql;
 mod sqlite;
 mod time;
 

@@ -60,8 +60,8 @@ pub(crate) struct Settled {
     pub outcome: Outcome<Timestamp>,
     /// Every effect the delivery records, the session's first one (if any) first.
     pub effects: Vec<EffectKind>,
-    /// Whether `effects[0]` is the effect the merge statement itself records on Postgres:
-    /// the session's final effect, or the conflict of a change of final.
+    /// Whether `effects[0]` is the session's first effect, which the merge statement itself
+    /// records on Postgres (a conflict is recorded after it).
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub first_in_statement: bool,
 }
@@ -130,9 +130,9 @@ pub(crate) fn settle(
                 })?;
             (std::iter::once(on_final).chain(conflict).collect(), true)
         }
-        // A different final replaced the one held: only a conflict, never a second order.
-        (true, true) => (conflict.into_iter().collect(), true),
-        (false, _) => (conflict.into_iter().collect(), false),
+        // A different final replaced the one held (only a conflict, never a second order),
+        // or the session did not become final.
+        (true, true) | (false, _) => (conflict.into_iter().collect(), false),
     };
     Ok(Settled {
         outcome,

@@ -7,16 +7,32 @@
 //! re-evaluates its `SET` against the row's latest committed version (not the statement's
 //! snapshot), so concurrent merges of one session serialize on the row lock, and
 //! `held_before` is exactly the version each delivery was compared against, refused
-//! deliveries included. The session's first effect is inserted by a trigger of the same
-//! statement, so no crash can separate "became final" from "the order is recorded".
+//! deliveries included.
+//!
+//! For a final delivery the `UPDATE` (or `INSERT`) is a data-modifying CTE feeding the
+//! `INSERT` of the session's effect, whose columns Rust worked out
+//! (`EffectKind::on_final`) and binds as parameters; the `INSERT` takes the row the merge
+//! returned, so it sees the version after the merge, and inserts when the row now holds the
+//! delivery's key and held no final key before it (whole keys compared with
+//! `PrecedenceKey::MIN_FINAL`). No crash can separate "became final" from "the order is
+//! recorded", and no rule is written in SQL. Non-final deliveries, which never record an
+//! effect, run the plain `UPDATE`.
+//!
+//! Conflicts are recorded by a second statement after the tracker classified the delivery;
+//! a retry of the delivery records them if this process dies in between, as the retry meets
+//! the same held key. The exception is a final that would replace the final held (an
+//! earlier one): the retry would find the new key held and see a duplicate, so the final
+//! statement never replaces a held final; such a delivery is merged again, by the plain
+//! `UPDATE`, in a transaction that records its conflict before it commits
+//! (`replace_final`).
 
 use std::str::FromStr as _;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use hpp_status::PrecedenceKey;
+use sqlx::postgres::{PgConnectOptions, PgExecutor, PgPool, PgPoolOptions};
 
-use crate::effect::{EFFECT_COLUMNS, EffectColumns, EffectKind, EffectRow};
+use crate::effect::{EffectColumns, EffectKind};
 use crate::merge::{self, Delivery, Settled};
-use crate::rows::{DueRow, SessionRow};
 use crate::{ReadSchedule, StoreError, StoreOptions};
 
 /// The database's clock, in microseconds since the Unix epoch.
@@ -25,6 +41,28 @@ macro_rules! now {
         "(extract(epoch FROM statement_timestamp()) * 1000000)::bigint"
     };
 }
+
+/// Instances claiming at once skip each other's rows instead of waiting for them.
+macro_rules! skip_locked {
+    () => {
+        "FOR UPDATE SKIP LOCKED"
+    };
+}
+
+/// A session that is not final, as the partial index `hpp_session_open_by_expiry` says it.
+macro_rules! open {
+    () => {
+        "NOT is_final"
+    };
+}
+
+crate::sql::shared!(sqlx::Postgres);
+
+pub(crate) use shared::{
+    answer_order_attempt, begin_order_attempt, claim_effects, due_for_read, effect, effect_backlog,
+    effects, end_claim, order_attempts, precedence_key, record_read, registration, sessions,
+    unusable_deliveries,
+};
 
 pub(crate) async fn connect(url: &str, options: &StoreOptions) -> Result<PgPool, StoreError> {
     let connect = PgConnectOptions::from_str(url)
@@ -55,102 +93,155 @@ pub(crate) async fn check_writable(pool: &PgPool) -> Result<(), StoreError> {
         .begin()
         .await
         .map_err(StoreError::database("starting a transaction"))?;
-    sqlx::query(
-        "INSERT INTO hpp_unusable_delivery (session_id, received_at_us, reason, payload) \
-         VALUES ('', 0, 'write probe', '')",
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(StoreError::database("writing (a probe, rolled back)"))?;
+    shared::write_probe(&mut *tx).await?;
     tx.rollback()
         .await
         .map_err(StoreError::database("rolling back the write probe"))
 }
 
-/// How many effects are not completed, and the oldest one's `created_at_us`.
-pub(crate) async fn effect_backlog(pool: &PgPool) -> Result<(i64, Option<i64>), StoreError> {
-    sqlx::query_as(
-        "SELECT count(*), min(created_at_us) FROM hpp_effect WHERE completed_at_us IS NULL",
-    )
-    .fetch_one(pool)
-    .await
-    .map_err(StoreError::database("counting pending effects"))
-}
-
-/// The merge of a delivery into an existing row: one statement. `$1` session id, `$2` the
-/// delivery's precedence key, `$3` its status, `$4` whether it is final, `$5` the
-/// payload's `expires_at` (µs), `$6`..`$8` its authorization token, order id and Klarna
-/// reference. Returns `held_before` (the version the delivery was merged with) and the key
-/// now held; no row when the session has no row yet ([`MERGE_NEW`]). The trigger
-/// `hpp_session_final_effect` records the effect inside the statement.
+/// The merge of a delivery into its session's existing row, `$replaces` being the condition
+/// under which the delivery's key (`$2`) replaces the one held: `$1` session id, `$2` the
+/// delivery's precedence key, `$3` its status, `$4` whether it is final, `$5` the payload's
+/// `expires_at` (µs). Returns `held_before` (the version the delivery was merged with) and
+/// the key now held; no row when the session has no row yet.
 ///
 /// The row is always updated, also when the delivery does not win: that is what makes
 /// `held_before` the version it was compared against (a `WHERE $2 > precedence_key` would
 /// leave a refused delivery nothing but the statement's older snapshot to be classified
 /// against). See `docs/SPEC.md`, "Running several instances".
-pub(crate) const MERGE: &str = "\
-UPDATE hpp_session AS s SET
+macro_rules! update_session {
+    ($replaces:literal) => {
+        concat!(
+            "UPDATE hpp_session AS s SET
     held_before = s.precedence_key,
-    precedence_key = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
-                          THEN $2 ELSE s.precedence_key END,
-    status = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
-                  THEN $3 ELSE s.status END,
+    precedence_key = CASE WHEN ",
+            $replaces,
+            " THEN $2 ELSE s.precedence_key END,
+    status = CASE WHEN ",
+            $replaces,
+            " THEN $3 ELSE s.status END,
     is_final = s.is_final OR $4,
-    authorization_token = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
-                               THEN $6 ELSE s.authorization_token END,
-    order_id = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
-                    THEN $7 ELSE s.order_id END,
-    klarna_reference = CASE WHEN s.precedence_key IS NULL OR $2 > s.precedence_key
-                            THEN $8 ELSE s.klarna_reference END,
     expires_at_us = coalesce(s.expires_at_us, $5)
 WHERE s.session_id = $1
-RETURNING s.held_before, s.precedence_key";
+RETURNING s.held_before, s.precedence_key"
+        )
+    };
+}
 
-/// The first delivery of a session that has no row (not registered): the same parameters as
-/// [`MERGE`]; no row when another instance inserted it first (then [`MERGE`] again). The
-/// trigger `hpp_session_first_final_effect` records the effect of a final.
-pub(crate) const MERGE_NEW: &str = "\
-INSERT INTO hpp_session (session_id, precedence_key, status, is_final, expires_at_us,
-                         authorization_token, order_id, klarna_reference)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+/// The first delivery of a session that has no row (not registered), with the parameters of
+/// [`update_session!`]; no row when another instance inserted it first (then the update
+/// again).
+macro_rules! insert_session {
+    () => {
+        "INSERT INTO hpp_session (session_id, precedence_key, status, is_final, expires_at_us)
+VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (session_id) DO NOTHING
-RETURNING held_before, precedence_key";
+RETURNING held_before, precedence_key"
+    };
+}
+
+/// `$merge` (a row merge that returns `held_before, precedence_key`) feeding the `INSERT` of
+/// the effect of a final delivery when it made the session final: when the row now holds the
+/// delivery's key and held no final key before it (`$6` is [`PrecedenceKey::MIN_FINAL`]).
+/// `$7`..`$11` are the effect's columns, worked out in Rust (`EffectKind::on_final`): kind,
+/// status, authorization token, order id, Klarna reference. Returns `held_before`, the key
+/// now held, and whether the effect was inserted.
+macro_rules! with_final_effect {
+    ($merge:expr) => {
+        concat!(
+            "WITH merged AS (",
+            $merge,
+            "),
+effect AS (
+    INSERT INTO hpp_effect (session_id, kind, status, authorization_token, order_id,
+                            klarna_reference, created_at_us)
+    SELECT $1, $7, $8, $9, $10, $11, ",
+            now!(),
+            " FROM merged
+    WHERE merged.precedence_key = $2 AND (merged.held_before IS NULL OR merged.held_before < $6)
+    ON CONFLICT DO NOTHING
+    RETURNING id)
+SELECT merged.held_before, merged.precedence_key, EXISTS (SELECT FROM effect) FROM merged"
+        )
+    };
+}
+
+/// The merge of a delivery that is not final into an existing row (it records no effect),
+/// and the merge of a final into a row that holds a final, inside [`replace_final`]'s
+/// transaction.
+const MERGE: &str = concat!(
+    update_session!("(s.precedence_key IS NULL OR $2 > s.precedence_key)"),
+    ", false"
+);
+
+/// The first delivery of a session that is not final.
+const MERGE_NEW: &str = concat!(insert_session!(), ", false");
+
+/// The merge of a final delivery into an existing row, and the session's effect when it
+/// makes the session final, in one statement. A final held (`$6` and above) is never
+/// replaced here: the row keeps it and [`observe`] goes to [`replace_final`].
+const MERGE_FINAL: &str = with_final_effect!(update_session!(
+    "(s.precedence_key IS NULL OR ($2 > s.precedence_key AND s.precedence_key < $6))"
+));
+
+/// The first delivery of a session, final, and its effect, in one statement.
+const MERGE_NEW_FINAL: &str = with_final_effect!(insert_session!());
 
 /// How often a delivery goes round [`MERGE`] and [`MERGE_NEW`] when its session's row is
 /// inserted by another instance in between (each round trip after that finds the row, so
 /// one more is enough; the rest is a margin).
 const INSERT_RACE_RETRIES: usize = 3;
 
-const INSERT_EFFECT: &str = concat!(
-    "INSERT INTO hpp_effect (session_id, kind, status, authorization_token, order_id, ",
-    "klarna_reference, kept_key, rejected_key, created_at_us) ",
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ",
-    now!(),
-    ") ON CONFLICT DO NOTHING RETURNING id"
-);
+/// What a merge statement returns: `held_before`, the key now held, and whether the statement
+/// recorded the session's effect.
+type Merged = (Option<Vec<u8>>, Vec<u8>, bool);
 
-/// The merge statement (and, for a session's first delivery, the insert); then, in the rare
-/// case of a conflict that does not change which final is held, a second statement records
-/// it (a retry of the delivery records it if this process dies in between).
+/// Runs one of the merge statements for `delivery`; `on_final` is the effect of a final
+/// delivery (the statements with an effect take its parameters, the others not).
+async fn merge_row<'e>(
+    executor: impl PgExecutor<'e>,
+    statement: &'static str,
+    delivery: &Delivery,
+    on_final: Option<&EffectColumns>,
+) -> Result<Option<Merged>, StoreError> {
+    let query = sqlx::query_as(statement)
+        .bind(&delivery.session_id)
+        .bind(delivery.key.as_bytes())
+        .bind(delivery.seen.status.as_str())
+        .bind(delivery.seen.status.is_final())
+        .bind(delivery.expires_at_us);
+    let query = match on_final {
+        Some(effect) => query
+            .bind(PrecedenceKey::MIN_FINAL.as_bytes())
+            .bind(effect.kind)
+            .bind(effect.status)
+            .bind(&effect.authorization_token)
+            .bind(&effect.order_id)
+            .bind(&effect.klarna_reference),
+        None => query,
+    };
+    query
+        .fetch_optional(executor)
+        .await
+        .map_err(StoreError::database("merging a delivery"))
+}
+
+/// The merge statement (and, for a session's first delivery, the insert), which records the
+/// session's effect when the delivery makes it final; then, in the rare case of a conflict
+/// that does not change which final is held, a second statement records it (a retry of the
+/// delivery records it if this process dies in between). A final that would replace the
+/// final held is merged again by [`replace_final`].
 pub(crate) async fn observe(pool: &PgPool, delivery: Delivery) -> Result<Settled, StoreError> {
     let delivery = &delivery;
-    let (authorization_token, order_id, klarna_reference) = delivery.references();
+    let on_final = delivery.on_final.as_ref().map(EffectKind::columns);
+    let statements = match on_final {
+        Some(_) => [MERGE_FINAL, MERGE_NEW_FINAL],
+        None => [MERGE, MERGE_NEW],
+    };
     let mut rounds = 0;
-    let (held_before, held_now): (Option<Vec<u8>>, Vec<u8>) = 'merged: loop {
-        for statement in [MERGE, MERGE_NEW] {
-            let row = sqlx::query_as(statement)
-                .bind(&delivery.session_id)
-                .bind(delivery.key.as_bytes())
-                .bind(delivery.seen.status.as_str())
-                .bind(delivery.seen.status.is_final())
-                .bind(delivery.expires_at_us)
-                .bind(&authorization_token)
-                .bind(&order_id)
-                .bind(&klarna_reference)
-                .fetch_optional(pool)
-                .await
-                .map_err(StoreError::database("merging a delivery"))?;
-            if let Some(row) = row {
+    let (held_before, held_now, recorded) = 'merged: loop {
+        for statement in statements {
+            if let Some(row) = merge_row(pool, statement, delivery, on_final.as_ref()).await? {
                 break 'merged row;
             }
         }
@@ -170,44 +261,67 @@ pub(crate) async fn observe(pool: &PgPool, delivery: Delivery) -> Result<Settled
             });
         }
     };
+    if held_now.as_slice() >= PrecedenceKey::MIN_FINAL.as_bytes()
+        && delivery.key.as_bytes() > held_now.as_slice()
+    {
+        // MERGE_FINAL kept the final held, which the delivery would replace.
+        return replace_final(pool, delivery).await;
+    }
     let settled = merge::settle(delivery, held_before.as_deref(), &held_now)?;
-    // The trigger recorded the first effect; the other conflicts are recorded here.
-    let skip = usize::from(settled.first_in_statement);
-    for effect in settled.effects.iter().skip(skip) {
-        if !insert_effect(pool, &delivery.session_id, effect).await? {
+    let mut effects = settled.effects.iter();
+    if settled.first_in_statement {
+        // The statement recorded the session's effect, unless the session already had one.
+        if let Some(first) = effects.next()
+            && !recorded
+        {
+            merge::warn_not_recorded(&delivery.session_id, first);
+        }
+    } else if recorded {
+        return Err(StoreError::Corrupt {
+            session_id: delivery.session_id.clone(),
+            detail: format!(
+                "the merge recorded an effect for {}, which the tracker says did not make the session final",
+                delivery.seen
+            ),
+        });
+    }
+    // The other conflicts.
+    for effect in effects {
+        if !shared::insert_effect(pool, &delivery.session_id, effect).await? {
             merge::warn_not_recorded(&delivery.session_id, effect);
         }
     }
     Ok(settled)
 }
 
-async fn insert_effect(
-    pool: &PgPool,
-    session_id: &str,
-    effect: &EffectKind,
-) -> Result<bool, StoreError> {
-    let EffectColumns {
-        kind,
-        status,
-        authorization_token,
-        order_id,
-        klarna_reference,
-        kept_key,
-        rejected_key,
-    } = effect.columns();
-    let inserted = sqlx::query(INSERT_EFFECT)
-        .bind(session_id)
-        .bind(kind)
-        .bind(status)
-        .bind(authorization_token)
-        .bind(order_id)
-        .bind(klarna_reference)
-        .bind(kept_key)
-        .bind(rejected_key)
-        .fetch_optional(pool)
+/// A final delivery that would replace the final the row holds (an earlier final: the same
+/// one at an earlier time, or a different one, a conflict that changes which final is held):
+/// merged again in a transaction that also records what the tracker says it means, so that
+/// no crash can separate the change of the key from its conflict (a retry would find the new
+/// key held and see a duplicate). The transaction holds the row lock from the merge to the
+/// commit; `held_before` is, as in every merge, the version the delivery was compared
+/// against, and since it is final, the session's first effect is not this delivery's.
+async fn replace_final(pool: &PgPool, delivery: &Delivery) -> Result<Settled, StoreError> {
+    let mut tx = pool
+        .begin()
         .await
-        .map_err(StoreError::database("recording an effect"))?;
-    Ok(inserted.is_some())
+        .map_err(StoreError::database("starting a transaction"))?;
+    let (held_before, held_now, _) = merge_row(&mut *tx, MERGE, delivery, None)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt {
+            session_id: delivery.session_id.clone(),
+            detail: "the row of a final session is gone".into(),
+        })?;
+    let settled = merge::settle(delivery, held_before.as_deref(), &held_now)?;
+    for effect in &settled.effects {
+        if !shared::insert_effect(&mut *tx, &delivery.session_id, effect).await? {
+            merge::warn_not_recorded(&delivery.session_id, effect);
+        }
+    }
+    tx.commit()
+        .await
+        .map_err(StoreError::database("committing a change of final"))?;
+    Ok(settled)
 }
 
 /// The merge of a read, then the read's bookkeeping: two statements (a crash in between
@@ -232,18 +346,7 @@ pub(crate) async fn record_unusable(
     payload: &str,
     read: Option<(i64, ReadSchedule)>,
 ) -> Result<i64, StoreError> {
-    let id = sqlx::query_scalar(concat!(
-        "INSERT INTO hpp_unusable_delivery (session_id, received_at_us, reason, payload) ",
-        "VALUES ($1, ",
-        now!(),
-        ", $2, $3) RETURNING id"
-    ))
-    .bind(session_id)
-    .bind(reason)
-    .bind(payload)
-    .fetch_one(pool)
-    .await
-    .map_err(StoreError::database("recording an unusable delivery"))?;
+    let id = shared::record_unusable(pool, session_id, reason, payload).await?;
     if let Some((read_at_us, schedule)) = read {
         record_read(pool, session_id, read_at_us, &schedule).await?;
     }
@@ -256,267 +359,10 @@ pub(crate) async fn register(
     expires_at_us: i64,
     callback_secret: &str,
 ) -> Result<Option<(Option<i64>, Option<String>)>, StoreError> {
-    let registered = sqlx::query(concat!(
-        "INSERT INTO hpp_session AS s (session_id, expires_at_us, callback_secret, registered_at_us) ",
-        "VALUES ($1, $2, $3, ",
-        now!(),
-        ") ON CONFLICT (session_id) DO UPDATE SET expires_at_us = excluded.expires_at_us, ",
-        "callback_secret = excluded.callback_secret, registered_at_us = excluded.registered_at_us ",
-        "WHERE s.callback_secret IS NULL RETURNING session_id"
-    ))
-    .bind(session_id)
-    .bind(expires_at_us)
-    .bind(callback_secret)
-    .fetch_optional(pool)
-    .await
-    .map_err(StoreError::database("registering a session"))?;
-    if registered.is_some() {
+    if shared::register(pool, session_id, expires_at_us, callback_secret).await? {
         return Ok(None);
     }
     // Refused: the row has a registration, which never changes once set, so this later
     // read sees the one that refused it.
-    sqlx::query_as("SELECT expires_at_us, callback_secret FROM hpp_session WHERE session_id = $1")
-        .bind(session_id)
-        .fetch_one(pool)
-        .await
-        .map(Some)
-        .map_err(StoreError::database("reading a registration"))
-}
-
-/// A session's callback secret, expiry and precedence key, if it was registered.
-pub(crate) async fn registration(
-    pool: &PgPool,
-    session_id: &str,
-) -> Result<Option<crate::rows::RegistrationRow>, StoreError> {
-    sqlx::query_as(crate::rows::REGISTRATION)
-        .bind(session_id)
-        .fetch_optional(pool)
-        .await
-        .map_err(StoreError::database("reading a registration"))
-}
-
-pub(crate) async fn precedence_key(
-    pool: &PgPool,
-    session_id: &str,
-) -> Result<Option<Option<Vec<u8>>>, StoreError> {
-    sqlx::query_scalar("SELECT precedence_key FROM hpp_session WHERE session_id = $1")
-        .bind(session_id)
-        .fetch_optional(pool)
-        .await
-        .map_err(StoreError::database("reading a session"))
-}
-
-pub(crate) async fn claim_effects(
-    pool: &PgPool,
-    worker: &str,
-    limit: i64,
-    lease_us: i64,
-) -> Result<Vec<EffectRow>, StoreError> {
-    let sql = format!(
-        "WITH due AS (SELECT id AS due_id FROM hpp_effect WHERE completed_at_us IS NULL \
-             AND (lease_until_us IS NULL OR lease_until_us <= {now}) \
-             ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) \
-         UPDATE hpp_effect SET attempts = attempts + 1, claimed_by = $1, \
-             lease_until_us = {now} + $3 \
-         FROM due WHERE id = due.due_id RETURNING {EFFECT_COLUMNS}",
-        now = now!()
-    );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(worker)
-        .bind(limit)
-        .bind(lease_us)
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::database("claiming effects"))
-}
-
-pub(crate) async fn end_claim(
-    pool: &PgPool,
-    id: i64,
-    attempt: i64,
-    complete: bool,
-    delay_us: i64,
-) -> Result<bool, StoreError> {
-    let sql = if complete {
-        concat!(
-            "UPDATE hpp_effect SET completed_at_us = ",
-            now!(),
-            " WHERE id = $1 AND attempts = $2 AND completed_at_us IS NULL AND lease_until_us > ",
-            now!(),
-            " RETURNING id"
-        )
-    } else {
-        // Released: claimable again once the delay has passed (a retry's backoff).
-        concat!(
-            "UPDATE hpp_effect SET lease_until_us = ",
-            now!(),
-            " + $3 WHERE id = $1 AND attempts = $2 AND completed_at_us IS NULL AND lease_until_us > ",
-            now!(),
-            " RETURNING id"
-        )
-    };
-    let ended = sqlx::query(sql)
-        .bind(id)
-        .bind(attempt)
-        .bind(delay_us)
-        .fetch_optional(pool)
-        .await
-        .map_err(StoreError::database("ending an effect's claim"))?;
-    Ok(ended.is_some())
-}
-
-pub(crate) async fn effect(pool: &PgPool, id: i64) -> Result<Option<EffectRow>, StoreError> {
-    let sql = format!("SELECT {EFFECT_COLUMNS} FROM hpp_effect WHERE id = $1");
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-        .map_err(StoreError::database("reading an effect"))
-}
-
-pub(crate) async fn effects(pool: &PgPool) -> Result<Vec<EffectRow>, StoreError> {
-    let sql = format!("SELECT {EFFECT_COLUMNS} FROM hpp_effect ORDER BY id");
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::database("listing effects"))
-}
-
-pub(crate) async fn due_for_read(
-    pool: &PgPool,
-    now_us: i64,
-    limit: i64,
-    schedule: &ReadSchedule,
-) -> Result<Vec<DueRow>, StoreError> {
-    sqlx::query_as(
-        "WITH due AS (SELECT session_id AS due_id FROM hpp_session \
-             WHERE NOT is_final AND expires_at_us > $1 \
-             AND (next_read_at_us IS NULL OR next_read_at_us <= $1) \
-             ORDER BY expires_at_us, session_id LIMIT $2 FOR UPDATE SKIP LOCKED) \
-         UPDATE hpp_session SET next_read_at_us = $1 + $3 FROM due \
-         WHERE session_id = due.due_id \
-         RETURNING session_id, expires_at_us, precedence_key, last_read_at_us",
-    )
-    .bind(now_us)
-    .bind(limit)
-    .bind(crate::time::duration_micros(schedule.lease))
-    .fetch_all(pool)
-    .await
-    .map_err(StoreError::database("claiming sessions to read"))
-}
-
-pub(crate) async fn record_read(
-    pool: &PgPool,
-    session_id: &str,
-    read_at_us: i64,
-    schedule: &ReadSchedule,
-) -> Result<bool, StoreError> {
-    let updated = sqlx::query(
-        // The schedule follows the latest read, also when an older one is recorded late.
-        "UPDATE hpp_session SET \
-             last_read_at_us = greatest(last_read_at_us, $2), \
-             next_read_at_us = CASE \
-                 WHEN expires_at_us IS NULL THEN NULL \
-                 WHEN greatest(last_read_at_us, $2) < expires_at_us - $4 \
-                     THEN least(greatest(last_read_at_us, $2) + $3, expires_at_us - $4) \
-                 ELSE expires_at_us END \
-         WHERE session_id = $1 RETURNING session_id",
-    )
-    .bind(session_id)
-    .bind(read_at_us)
-    .bind(crate::time::duration_micros(schedule.interval))
-    .bind(crate::time::duration_micros(schedule.margin))
-    .fetch_optional(pool)
-    .await
-    .map_err(StoreError::database("recording a read"))?;
-    Ok(updated.is_some())
-}
-
-pub(crate) async fn sessions(pool: &PgPool) -> Result<Vec<SessionRow>, StoreError> {
-    sqlx::query_as(crate::rows::SESSIONS)
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::database("listing sessions"))
-}
-
-pub(crate) async fn unusable_deliveries(
-    pool: &PgPool,
-) -> Result<Vec<crate::rows::UnusableRow>, StoreError> {
-    sqlx::query_as(crate::rows::UNUSABLE_DELIVERIES)
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::database("listing unusable deliveries"))
-}
-
-/// Records a create order call of effect `effect_id` about to be sent, if claim `claim`
-/// still holds the effect's lease; the call's number, or `None` when the claim lost it.
-pub(crate) async fn begin_order_attempt(
-    pool: &PgPool,
-    effect_id: i64,
-    claim: i64,
-    worker: &str,
-    idempotency_key: &str,
-) -> Result<Option<i64>, StoreError> {
-    let sql = concat!(
-        "INSERT INTO hpp_order_attempt (effect_id, attempt, claim, worker, idempotency_key, started_at_us) ",
-        "SELECT $1, coalesce((SELECT max(attempt) FROM hpp_order_attempt WHERE effect_id = $1), 0) + 1, ",
-        "$2, $3, $4, ",
-        now!(),
-        " WHERE EXISTS (SELECT 1 FROM hpp_effect WHERE id = $1 AND attempts = $2 ",
-        "AND completed_at_us IS NULL AND lease_until_us > ",
-        now!(),
-        ") RETURNING attempt"
-    );
-    sqlx::query_scalar(sql)
-        .bind(effect_id)
-        .bind(claim)
-        .bind(worker)
-        .bind(idempotency_key)
-        .fetch_optional(pool)
-        .await
-        .map_err(StoreError::database("recording a create order call"))
-}
-
-/// Records what Klarna answered call `attempt` of effect `effect_id` (once); whether it was
-/// recorded.
-pub(crate) async fn answer_order_attempt(
-    pool: &PgPool,
-    effect_id: i64,
-    attempt: i64,
-    answer: &str,
-    order_id: Option<&str>,
-    detail: Option<&str>,
-) -> Result<bool, StoreError> {
-    let sql = concat!(
-        "UPDATE hpp_order_attempt SET answer = $3, order_id = $4, detail = $5, answered_at_us = ",
-        now!(),
-        " WHERE effect_id = $1 AND attempt = $2 AND answer IS NULL RETURNING attempt"
-    );
-    let recorded: Option<i64> = sqlx::query_scalar(sql)
-        .bind(effect_id)
-        .bind(attempt)
-        .bind(answer)
-        .bind(order_id)
-        .bind(detail)
-        .fetch_optional(pool)
-        .await
-        .map_err(StoreError::database("recording a create order answer"))?;
-    Ok(recorded.is_some())
-}
-
-/// The create order calls of effect `effect_id`, or of every effect, in order.
-pub(crate) async fn order_attempts(
-    pool: &PgPool,
-    effect_id: Option<i64>,
-) -> Result<Vec<crate::order::AttemptRow>, StoreError> {
-    let sql = concat!(
-        "SELECT effect_id, attempt, claim, worker, idempotency_key, started_at_us, answer, ",
-        "order_id, detail, answered_at_us FROM hpp_order_attempt ",
-        "WHERE $1 IS NULL OR effect_id = $1 ORDER BY effect_id, attempt"
-    );
-    sqlx::query_as(sql)
-        .bind(effect_id)
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::database("listing create order calls"))
+    shared::registered(pool, session_id).await.map(Some)
 }

@@ -15,7 +15,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 
-use crate::effect::{EFFECT_COLUMNS, EffectColumns, EffectKind, EffectRow};
+use crate::effect::EffectRow;
 use crate::merge::{self, Delivery, Settled};
 use crate::rows::{DueRow, SessionRow};
 use crate::{ReadSchedule, StoreError, StoreOptions};
@@ -28,6 +28,23 @@ macro_rules! now {
         "CAST(unixepoch('subsec') * 1000000 AS INTEGER)"
     };
 }
+
+/// One writer at a time: claims need no row locks.
+macro_rules! skip_locked {
+    () => {
+        ""
+    };
+}
+
+/// A session that is not final, as the partial index `hpp_session_open_by_expiry` says it
+/// (SQLite uses a partial index only for a query whose terms say it the same way).
+macro_rules! open {
+    () => {
+        "is_final = 0"
+    };
+}
+
+crate::sql::shared!(sqlx::Sqlite);
 
 /// The SQLite database: its writer, and its readers unless they share the writer's connection.
 #[derive(Clone, Debug)]
@@ -162,13 +179,7 @@ pub(crate) async fn check_writable(db: &Database) -> Result<(), StoreError> {
                 .execute(&mut *conn)
                 .await
                 .map_err(StoreError::database("opening the write probe's savepoint"))?;
-            let written = sqlx::query(
-                "INSERT INTO hpp_unusable_delivery (session_id, received_at_us, reason, payload) \
-                 VALUES ('', 0, 'write probe', '')",
-            )
-            .execute(&mut *conn)
-            .await
-            .map_err(StoreError::database("writing (a probe, rolled back)"));
+            let written = shared::write_probe(&mut *conn).await;
             sqlx::query("ROLLBACK TO probe")
                 .execute(&mut *conn)
                 .await
@@ -179,7 +190,7 @@ pub(crate) async fn check_writable(db: &Database) -> Result<(), StoreError> {
                 .map_err(StoreError::database(
                     "releasing the write probe's savepoint",
                 ))?;
-            written.map(drop)
+            written
         })
     }))
     .await
@@ -187,17 +198,8 @@ pub(crate) async fn check_writable(db: &Database) -> Result<(), StoreError> {
 
 /// How many effects are not completed, and the oldest one's `created_at_us`.
 pub(crate) async fn effect_backlog(db: &Database) -> Result<(i64, Option<i64>), StoreError> {
-    db.read(work(|conn| {
-        Box::pin(async move {
-            sqlx::query_as(
-                "SELECT count(*), min(created_at_us) FROM hpp_effect WHERE completed_at_us IS NULL",
-            )
-            .fetch_one(conn)
-            .await
-            .map_err(StoreError::database("counting pending effects"))
-        })
-    }))
-    .await
+    db.read(work(|conn| Box::pin(shared::effect_backlog(conn))))
+        .await
 }
 
 const MERGE: &str = "\
@@ -212,14 +214,6 @@ ON CONFLICT (session_id) DO UPDATE SET
     is_final = is_final OR excluded.is_final,
     expires_at_us = coalesce(expires_at_us, excluded.expires_at_us)
 RETURNING held_before, precedence_key";
-
-const INSERT_EFFECT: &str = concat!(
-    "INSERT INTO hpp_effect (session_id, kind, status, authorization_token, order_id, ",
-    "klarna_reference, kept_key, rejected_key, created_at_us) ",
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ",
-    now!(),
-    ") ON CONFLICT DO NOTHING RETURNING id"
-);
 
 /// The merge and its effects, in one write.
 pub(crate) async fn observe(db: &Database, delivery: Delivery) -> Result<Settled, StoreError> {
@@ -241,7 +235,7 @@ pub(crate) async fn observe_read(
     db.write(work(move |conn| {
         Box::pin(async move {
             let settled = merge_in(conn, &delivery).await?;
-            record_read_in(conn, &delivery.session_id, read_at_us, &schedule).await?;
+            shared::record_read(conn, &delivery.session_id, read_at_us, &schedule).await?;
             Ok(settled)
         })
     }))
@@ -260,43 +254,12 @@ async fn merge_in(conn: &mut SqliteConnection, delivery: &Delivery) -> Result<Se
         .map_err(StoreError::database("merging a delivery"))?;
     let settled = merge::settle(delivery, held_before.as_deref(), &held_now)?;
     for effect in &settled.effects {
-        let recorded = insert_effect(conn, &delivery.session_id, effect).await?;
+        let recorded = shared::insert_effect(&mut *conn, &delivery.session_id, effect).await?;
         if !recorded {
             merge::warn_not_recorded(&delivery.session_id, effect);
         }
     }
     Ok(settled)
-}
-
-/// Inserts an effect unless the session already has it (or, for one that is not a conflict,
-/// any effect that is not a conflict); whether it was inserted.
-async fn insert_effect(
-    conn: &mut SqliteConnection,
-    session_id: &str,
-    effect: &EffectKind,
-) -> Result<bool, StoreError> {
-    let EffectColumns {
-        kind,
-        status,
-        authorization_token,
-        order_id,
-        klarna_reference,
-        kept_key,
-        rejected_key,
-    } = effect.columns();
-    let inserted = sqlx::query(INSERT_EFFECT)
-        .bind(session_id)
-        .bind(kind)
-        .bind(status)
-        .bind(authorization_token)
-        .bind(order_id)
-        .bind(klarna_reference)
-        .bind(kept_key)
-        .bind(rejected_key)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(StoreError::database("recording an effect"))?;
-    Ok(inserted.is_some())
 }
 
 /// Records an unusable payload, and, for a read (`read`: when and the schedule), the read.
@@ -311,20 +274,9 @@ pub(crate) async fn record_unusable(
         (session_id.to_owned(), reason.to_owned(), payload.to_owned());
     db.write(work(move |conn| {
         Box::pin(async move {
-            let id: i64 = sqlx::query_scalar(concat!(
-                "INSERT INTO hpp_unusable_delivery (session_id, received_at_us, reason, payload) ",
-                "VALUES (?1, ",
-                now!(),
-                ", ?2, ?3) RETURNING id"
-            ))
-            .bind(&session_id)
-            .bind(reason)
-            .bind(payload)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(StoreError::database("recording an unusable delivery"))?;
+            let id = shared::record_unusable(&mut *conn, &session_id, &reason, &payload).await?;
             if let Some((read_at_us, schedule)) = read {
-                record_read_in(conn, &session_id, read_at_us, &schedule).await?;
+                shared::record_read(conn, &session_id, read_at_us, &schedule).await?;
             }
             Ok(id)
         })
@@ -332,6 +284,7 @@ pub(crate) async fn record_unusable(
     .await
 }
 
+/// Registers a session, or says which registration it has.
 pub(crate) async fn register(
     db: &Database,
     session_id: &str,
@@ -341,52 +294,37 @@ pub(crate) async fn register(
     let (session_id, callback_secret) = (session_id.to_owned(), callback_secret.to_owned());
     db.write(work(move |conn| {
         Box::pin(async move {
-            let registered = sqlx::query(concat!(
-                "INSERT INTO hpp_session (session_id, expires_at_us, callback_secret, registered_at_us) ",
-                "VALUES (?1, ?2, ?3, ",
-                now!(),
-                ") ON CONFLICT (session_id) DO UPDATE SET expires_at_us = excluded.expires_at_us, ",
-                "callback_secret = excluded.callback_secret, registered_at_us = excluded.registered_at_us ",
-                "WHERE callback_secret IS NULL RETURNING session_id"
-            ))
-            .bind(&session_id)
-            .bind(expires_at_us)
-            .bind(&callback_secret)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(StoreError::database("registering a session"))?;
-            if registered.is_some() {
+            if shared::register(&mut *conn, &session_id, expires_at_us, &callback_secret).await? {
                 return Ok(None);
             }
-            let row = sqlx::query_as(
-                "SELECT expires_at_us, callback_secret FROM hpp_session WHERE session_id = ?1",
-            )
-            .bind(&session_id)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(StoreError::database("reading a registration"))?;
-            Ok(Some(row))
+            shared::registered(conn, &session_id).await.map(Some)
         })
     }))
     .await
 }
 
-/// A session's callback secret, expiry and precedence key, if it was registered.
+/// Runs one of the shared reads with owned arguments.
+macro_rules! read {
+    ($db:expr, $function:ident ( $($argument:expr),* )) => {
+        $db.read(work(move |conn| Box::pin(async move { shared::$function(conn $(, $argument)*).await })))
+            .await
+    };
+}
+
+/// Runs one of the shared writes with owned arguments.
+macro_rules! write {
+    ($db:expr, $function:ident ( $($argument:expr),* )) => {
+        $db.write(work(move |conn| Box::pin(async move { shared::$function(conn $(, $argument)*).await })))
+            .await
+    };
+}
+
 pub(crate) async fn registration(
     db: &Database,
     session_id: &str,
 ) -> Result<Option<crate::rows::RegistrationRow>, StoreError> {
     let session_id = session_id.to_owned();
-    db.read(work(move |conn| {
-        Box::pin(async move {
-            sqlx::query_as(crate::rows::REGISTRATION)
-                .bind(session_id)
-                .fetch_optional(conn)
-                .await
-                .map_err(StoreError::database("reading a registration"))
-        })
-    }))
-    .await
+    read!(db, registration(&session_id))
 }
 
 pub(crate) async fn precedence_key(
@@ -394,16 +332,7 @@ pub(crate) async fn precedence_key(
     session_id: &str,
 ) -> Result<Option<Option<Vec<u8>>>, StoreError> {
     let session_id = session_id.to_owned();
-    db.read(work(move |conn| {
-        Box::pin(async move {
-            sqlx::query_scalar("SELECT precedence_key FROM hpp_session WHERE session_id = ?1")
-                .bind(session_id)
-                .fetch_optional(conn)
-                .await
-                .map_err(StoreError::database("reading a session"))
-        })
-    }))
-    .await
+    read!(db, precedence_key(&session_id))
 }
 
 pub(crate) async fn claim_effects(
@@ -413,31 +342,9 @@ pub(crate) async fn claim_effects(
     lease_us: i64,
 ) -> Result<Vec<EffectRow>, StoreError> {
     let worker = worker.to_owned();
-    db.write(work(move |conn| {
-        Box::pin(async move {
-            let sql = format!(
-                "UPDATE hpp_effect SET attempts = attempts + 1, claimed_by = ?1, \
-                 lease_until_us = {now} + ?3 \
-                 WHERE id IN (SELECT id FROM hpp_effect WHERE completed_at_us IS NULL \
-                 AND (lease_until_us IS NULL OR lease_until_us <= {now}) ORDER BY id LIMIT ?2) \
-                 RETURNING {EFFECT_COLUMNS}",
-                now = now!()
-            );
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(worker)
-                .bind(limit)
-                .bind(lease_us)
-                .fetch_all(conn)
-                .await
-                .map_err(StoreError::database("claiming effects"))
-        })
-    }))
-    .await
+    write!(db, claim_effects(&worker, limit, lease_us))
 }
 
-/// Ends the claim `attempt` of effect `id` while it holds the lease: completes the effect,
-/// or (`complete` false) releases it for another claim after `delay_us`. Whether the claim
-/// held it.
 pub(crate) async fn end_claim(
     db: &Database,
     id: i64,
@@ -445,64 +352,15 @@ pub(crate) async fn end_claim(
     complete: bool,
     delay_us: i64,
 ) -> Result<bool, StoreError> {
-    let sql = if complete {
-        concat!(
-            "UPDATE hpp_effect SET completed_at_us = ",
-            now!(),
-            " WHERE id = ?1 AND attempts = ?2 AND completed_at_us IS NULL AND lease_until_us > ",
-            now!(),
-            " RETURNING id"
-        )
-    } else {
-        // Released: claimable again once the delay has passed (a retry's backoff).
-        concat!(
-            "UPDATE hpp_effect SET lease_until_us = ",
-            now!(),
-            " + ?3 WHERE id = ?1 AND attempts = ?2 AND completed_at_us IS NULL AND lease_until_us > ",
-            now!(),
-            " RETURNING id"
-        )
-    };
-    db.write(work(move |conn| {
-        Box::pin(async move {
-            let ended = sqlx::query(sql)
-                .bind(id)
-                .bind(attempt)
-                .bind(delay_us)
-                .fetch_optional(conn)
-                .await
-                .map_err(StoreError::database("ending an effect's claim"))?;
-            Ok(ended.is_some())
-        })
-    }))
-    .await
+    write!(db, end_claim(id, attempt, complete, delay_us))
 }
 
 pub(crate) async fn effect(db: &Database, id: i64) -> Result<Option<EffectRow>, StoreError> {
-    db.read(work(move |conn| {
-        Box::pin(async move {
-            let sql = format!("SELECT {EFFECT_COLUMNS} FROM hpp_effect WHERE id = ?1");
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(id)
-                .fetch_optional(conn)
-                .await
-                .map_err(StoreError::database("reading an effect"))
-        })
-    }))
-    .await
+    read!(db, effect(id))
 }
 
 pub(crate) async fn effects(db: &Database) -> Result<Vec<EffectRow>, StoreError> {
-    db.read(work(|conn| {
-        Box::pin(async move {
-            let sql = format!("SELECT {EFFECT_COLUMNS} FROM hpp_effect ORDER BY id");
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .fetch_all(conn)
-                .await
-                .map_err(StoreError::database("listing effects"))
-        })
-    }))
-    .await
+    read!(db, effects())
 }
 
 pub(crate) async fn due_for_read(
@@ -511,26 +369,8 @@ pub(crate) async fn due_for_read(
     limit: i64,
     schedule: &ReadSchedule,
 ) -> Result<Vec<DueRow>, StoreError> {
-    let lease_us = crate::time::duration_micros(schedule.lease);
-    db.write(work(move |conn| {
-        Box::pin(async move {
-            sqlx::query_as(
-                "UPDATE hpp_session SET next_read_at_us = ?1 + ?3 \
-                 WHERE session_id IN (SELECT session_id FROM hpp_session \
-                     WHERE is_final = 0 AND expires_at_us > ?1 \
-                     AND (next_read_at_us IS NULL OR next_read_at_us <= ?1) \
-                     ORDER BY expires_at_us, session_id LIMIT ?2) \
-                 RETURNING session_id, expires_at_us, precedence_key, last_read_at_us",
-            )
-            .bind(now_us)
-            .bind(limit)
-            .bind(lease_us)
-            .fetch_all(conn)
-            .await
-            .map_err(StoreError::database("claiming sessions to read"))
-        })
-    }))
-    .await
+    let schedule = *schedule;
+    write!(db, due_for_read(now_us, limit, &schedule))
 }
 
 pub(crate) async fn record_read(
@@ -540,68 +380,19 @@ pub(crate) async fn record_read(
     schedule: &ReadSchedule,
 ) -> Result<bool, StoreError> {
     let (session_id, schedule) = (session_id.to_owned(), *schedule);
-    db.write(work(move |conn| {
-        Box::pin(async move { record_read_in(conn, &session_id, read_at_us, &schedule).await })
-    }))
-    .await
-}
-
-/// Records a read at `read_at_us` and schedules the next; whether the session is known.
-async fn record_read_in(
-    conn: &mut SqliteConnection,
-    session_id: &str,
-    read_at_us: i64,
-    schedule: &ReadSchedule,
-) -> Result<bool, StoreError> {
-    let updated = sqlx::query(
-        // The schedule follows the latest read, also when an older one is recorded late.
-        "UPDATE hpp_session SET \
-             last_read_at_us = max(coalesce(last_read_at_us, ?2), ?2), \
-             next_read_at_us = CASE \
-                 WHEN expires_at_us IS NULL THEN NULL \
-                 WHEN max(coalesce(last_read_at_us, ?2), ?2) < expires_at_us - ?4 \
-                     THEN min(max(coalesce(last_read_at_us, ?2), ?2) + ?3, expires_at_us - ?4) \
-                 ELSE expires_at_us END \
-         WHERE session_id = ?1 RETURNING session_id",
-    )
-    .bind(session_id)
-    .bind(read_at_us)
-    .bind(crate::time::duration_micros(schedule.interval))
-    .bind(crate::time::duration_micros(schedule.margin))
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(StoreError::database("recording a read"))?;
-    Ok(updated.is_some())
+    write!(db, record_read(&session_id, read_at_us, &schedule))
 }
 
 pub(crate) async fn sessions(db: &Database) -> Result<Vec<SessionRow>, StoreError> {
-    db.read(work(|conn| {
-        Box::pin(async move {
-            sqlx::query_as(crate::rows::SESSIONS)
-                .fetch_all(conn)
-                .await
-                .map_err(StoreError::database("listing sessions"))
-        })
-    }))
-    .await
+    read!(db, sessions())
 }
 
 pub(crate) async fn unusable_deliveries(
     db: &Database,
 ) -> Result<Vec<crate::rows::UnusableRow>, StoreError> {
-    db.read(work(|conn| {
-        Box::pin(async move {
-            sqlx::query_as(crate::rows::UNUSABLE_DELIVERIES)
-                .fetch_all(conn)
-                .await
-                .map_err(StoreError::database("listing unusable deliveries"))
-        })
-    }))
-    .await
+    read!(db, unusable_deliveries())
 }
 
-/// Records a create order call of effect `effect_id` about to be sent, if claim `claim`
-/// still holds the effect's lease; the call's number, or `None` when the claim lost it.
 pub(crate) async fn begin_order_attempt(
     db: &Database,
     effect_id: i64,
@@ -609,34 +400,10 @@ pub(crate) async fn begin_order_attempt(
     worker: &str,
     idempotency_key: &str,
 ) -> Result<Option<i64>, StoreError> {
-    let sql = concat!(
-        "INSERT INTO hpp_order_attempt (effect_id, attempt, claim, worker, idempotency_key, started_at_us) ",
-        "SELECT ?1, coalesce((SELECT max(attempt) FROM hpp_order_attempt WHERE effect_id = ?1), 0) + 1, ",
-        "?2, ?3, ?4, ",
-        now!(),
-        " WHERE EXISTS (SELECT 1 FROM hpp_effect WHERE id = ?1 AND attempts = ?2 ",
-        "AND completed_at_us IS NULL AND lease_until_us > ",
-        now!(),
-        ") RETURNING attempt"
-    );
-    let (worker, idempotency_key) = (worker.to_owned(), idempotency_key.to_owned());
-    db.write(work(move |conn| {
-        Box::pin(async move {
-            sqlx::query_scalar(sql)
-                .bind(effect_id)
-                .bind(claim)
-                .bind(worker)
-                .bind(idempotency_key)
-                .fetch_optional(conn)
-                .await
-                .map_err(StoreError::database("recording a create order call"))
-        })
-    }))
-    .await
+    let (worker, key) = (worker.to_owned(), idempotency_key.to_owned());
+    write!(db, begin_order_attempt(effect_id, claim, &worker, &key))
 }
 
-/// Records what Klarna answered call `attempt` of effect `effect_id` (once); whether it was
-/// recorded.
 pub(crate) async fn answer_order_attempt(
     db: &Database,
     effect_id: i64,
@@ -645,48 +412,23 @@ pub(crate) async fn answer_order_attempt(
     order_id: Option<&str>,
     detail: Option<&str>,
 ) -> Result<bool, StoreError> {
-    let sql = concat!(
-        "UPDATE hpp_order_attempt SET answer = ?3, order_id = ?4, detail = ?5, answered_at_us = ",
-        now!(),
-        " WHERE effect_id = ?1 AND attempt = ?2 AND answer IS NULL RETURNING attempt"
-    );
     let answer = answer.to_owned();
     let (order_id, detail) = (order_id.map(str::to_owned), detail.map(str::to_owned));
-    db.write(work(move |conn| {
-        Box::pin(async move {
-            let recorded: Option<i64> = sqlx::query_scalar(sql)
-                .bind(effect_id)
-                .bind(attempt)
-                .bind(answer)
-                .bind(order_id)
-                .bind(detail)
-                .fetch_optional(conn)
-                .await
-                .map_err(StoreError::database("recording a create order answer"))?;
-            Ok(recorded.is_some())
-        })
-    }))
-    .await
+    write!(
+        db,
+        answer_order_attempt(
+            effect_id,
+            attempt,
+            &answer,
+            order_id.as_deref(),
+            detail.as_deref()
+        )
+    )
 }
 
-/// The create order calls of effect `effect_id`, or of every effect, in order.
 pub(crate) async fn order_attempts(
     db: &Database,
     effect_id: Option<i64>,
 ) -> Result<Vec<crate::order::AttemptRow>, StoreError> {
-    let sql = concat!(
-        "SELECT effect_id, attempt, claim, worker, idempotency_key, started_at_us, answer, ",
-        "order_id, detail, answered_at_us FROM hpp_order_attempt ",
-        "WHERE ?1 IS NULL OR effect_id = ?1 ORDER BY effect_id, attempt"
-    );
-    db.read(work(move |conn| {
-        Box::pin(async move {
-            sqlx::query_as(sql)
-                .bind(effect_id)
-                .fetch_all(conn)
-                .await
-                .map_err(StoreError::database("listing create order calls"))
-        })
-    }))
-    .await
+    read!(db, order_attempts(effect_id))
 }

@@ -435,3 +435,129 @@ async fn first_deliveries_race_sqlite_file() {
 async fn first_deliveries_race_postgres() {
     first_deliveries_race(Backend::Postgres).await;
 }
+
+/// Every task delivers the same two different finals of the same new sessions at once, each
+/// several times: `COMPLETED` at 2 s (with a token) and the earlier `CANCELLED` at 1.5 s,
+/// which wins whenever it comes. The rows are inserted by finals (on Postgres the statement
+/// with the effect's `INSERT`), the held final is replaced when `COMPLETED` came first (on
+/// Postgres in the transaction that records the conflict), and whatever the interleaving,
+/// each session ends holding `CANCELLED` with exactly one first effect, for whichever final
+/// came first, and exactly one conflict naming the two; `became_final()` was seen once, or
+/// twice when `COMPLETED` came first (the change of final is one too).
+async fn changes_of_final_race(backend: Backend) {
+    let store = store_with(
+        backend,
+        "final-race",
+        StoreOptions {
+            max_connections: 16,
+            ..StoreOptions::default()
+        },
+    )
+    .await;
+    let sessions: Vec<String> = (0..100).map(|i| format!("f{i}")).collect();
+    let completed = Observation::new(Status::Completed, common::at(2_000));
+    let cancelled = Observation::new(Status::Cancelled, common::at(1_500));
+    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|task| {
+            let (store, sessions, barrier) =
+                (store.store.clone(), sessions.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let (mut became_final, mut wrong) = (Vec::new(), Vec::new());
+                for (i, session_id) in sessions.iter().enumerate() {
+                    if i % 10 == 0 {
+                        barrier.wait().await;
+                    }
+                    // Half the tasks deliver COMPLETED first, the other half CANCELLED.
+                    let order = if (task + i) % 2 == 0 {
+                        [completed, cancelled]
+                    } else {
+                        [cancelled, completed]
+                    };
+                    for seen in order {
+                        // No panic here: the other tasks would wait at the barrier forever.
+                        match store.observe(session_id, &payload(session_id, seen)).await {
+                            Ok(outcome) => {
+                                if outcome.current() != &cancelled && seen == cancelled {
+                                    wrong.push(format!("{session_id}: {outcome:?}"));
+                                }
+                                if outcome.became_final() {
+                                    became_final.push(session_id.clone());
+                                }
+                            }
+                            Err(error) => wrong.push(format!("{session_id} {seen}: {error}")),
+                        }
+                    }
+                }
+                (became_final, wrong)
+            })
+        })
+        .collect();
+    let mut became_final = BTreeMap::<String, usize>::new();
+    for task in tasks {
+        let (mine, wrong) = task.await.unwrap();
+        assert!(wrong.is_empty(), "{wrong:?}");
+        for session_id in mine {
+            *became_final.entry(session_id).or_default() += 1;
+        }
+    }
+    let effects = store.effects().await.unwrap();
+    for session_id in &sessions {
+        assert_eq!(
+            store.session(session_id).await.unwrap().unwrap().latest(),
+            Some(&cancelled),
+            "{session_id}"
+        );
+        let (conflicts, firsts): (Vec<&Effect>, Vec<&Effect>) = effects
+            .iter()
+            .filter(|e| &e.session_id == session_id)
+            .partition(|e| matches!(e.kind, EffectKind::Conflict { .. }));
+        let [first] = firsts[..] else {
+            panic!("{session_id}: first effects {firsts:?}");
+        };
+        let [conflict] = conflicts[..] else {
+            panic!("{session_id}: conflicts {conflicts:?}");
+        };
+        let EffectKind::Conflict { kept, rejected, .. } = &conflict.kind else {
+            unreachable!()
+        };
+        assert_eq!((kept, rejected), (&cancelled, &completed), "{session_id}");
+        let completed_first = match &first.kind {
+            EffectKind::PlaceOrder {
+                authorization_token,
+            } => {
+                assert_eq!(authorization_token, &format!("tok-{session_id}"));
+                true
+            }
+            EffectKind::SessionEnded {
+                status: Status::Cancelled,
+            } => false,
+            other => panic!("{session_id}: {other:?}"),
+        };
+        assert_eq!(
+            became_final.get(session_id).copied(),
+            Some(1 + usize::from(completed_first)),
+            "{session_id}: completed first: {completed_first}"
+        );
+    }
+    let changed = effects
+        .iter()
+        .filter(|e| matches!(e.kind, EffectKind::PlaceOrder { .. }))
+        .count();
+    println!(
+        "{backend:?}: {} sessions, {changed} of them COMPLETED first then CANCELLED, {} effects",
+        sessions.len(),
+        effects.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn changes_of_final_race_sqlite_file() {
+    changes_of_final_race(Backend::SqliteFile).await;
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn changes_of_final_race_postgres() {
+    changes_of_final_race(Backend::Postgres).await;
+}

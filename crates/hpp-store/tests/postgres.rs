@@ -2,7 +2,7 @@
 //! same session is classified against the row version that instance committed, not against
 //! the older snapshot its statement started with. The interleaving is forced: a second
 //! connection holds the row, changed and uncommitted, until the store's merge is seen waiting
-//! for it.
+//! for it. And the schema keeps no rule of its own: no trigger, no function.
 #![cfg(feature = "postgres")]
 
 mod common;
@@ -19,9 +19,10 @@ fn obs(status: Status, ms: u64) -> Observation<Timestamp> {
     Observation::new(status, at(ms))
 }
 
-/// Holds `session_id`'s row changed to `held` by an uncommitted transaction (another
-/// instance's merge; the store's trigger records its effect), runs the store's merge of `delivery` (which must wait),
-/// commits, and returns the merge's outcome and the session's effects.
+/// Holds `session_id`'s row changed to the final `held` by an uncommitted transaction
+/// (another instance's merge, with the effect it records), runs the store's merge of
+/// `delivery` (which must wait), commits, and returns the merge's outcome and the session's
+/// effects.
 async fn behind_a_concurrent_merge(
     name: &str,
     before: Observation<Timestamp>,
@@ -35,10 +36,18 @@ async fn behind_a_concurrent_merge(
     sqlx::query("BEGIN").execute(&mut other).await.unwrap();
     sqlx::query(
         "UPDATE hpp_session SET held_before = precedence_key, precedence_key = $1, \
-         status = $2, is_final = true, authorization_token = 'tok-s' WHERE session_id = 's'",
+         status = $2, is_final = true WHERE session_id = 's'",
     )
     .bind(held.precedence_key().as_bytes())
     .bind(held.status.as_str())
+    .execute(&mut other)
+    .await
+    .unwrap();
+    assert_eq!(held.status, Status::Completed);
+    sqlx::query(
+        "INSERT INTO hpp_effect (session_id, kind, status, authorization_token, created_at_us) \
+         VALUES ('s', 'place_order', 'COMPLETED', 'tok-s', 0)",
+    )
     .execute(&mut other)
     .await
     .unwrap();
@@ -53,7 +62,7 @@ async fn behind_a_concurrent_merge(
     loop {
         let waiting: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity \
-             WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE hpp_session AS s SET%' \
+             WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE hpp_session AS s SET%' \
              AND datname = current_database()",
         )
         .fetch_one(&mut watcher)
@@ -133,6 +142,92 @@ async fn an_earlier_final_behind_a_concurrent_final_replaces_the_time_only() {
     .await;
     assert_eq!(outcome, Outcome::Duplicate { current: earlier });
     assert_eq!(effects.len(), 1);
+}
+
+/// A different, earlier final behind the concurrent one: it changes which final is held,
+/// and its conflict is recorded with it; the first effect stands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_different_earlier_final_behind_a_concurrent_final_records_its_conflict() {
+    let completed = obs(Status::Completed, 2_000);
+    let cancelled = obs(Status::Cancelled, 1_500);
+    let (outcome, effects) = behind_a_concurrent_merge(
+        "snapshot-change-of-final",
+        obs(Status::InProgress, 1_000),
+        completed,
+        cancelled,
+    )
+    .await;
+    assert_eq!(
+        outcome,
+        Outcome::Conflict {
+            kept: cancelled,
+            rejected: completed,
+            replaced: true
+        }
+    );
+    assert_eq!(
+        effects,
+        [
+            EffectKind::PlaceOrder {
+                authorization_token: "tok-s".into()
+            },
+            EffectKind::Conflict {
+                kept: cancelled,
+                rejected: completed,
+                authorization_token: None,
+                order_id: None,
+                klarna_reference: None,
+            }
+        ]
+    );
+}
+
+/// The triggers (but the ones Postgres makes for foreign keys) and the functions of the
+/// database's own schemas.
+async fn triggers_and_functions(conn: &mut sqlx::PgConnection) -> (Vec<String>, Vec<String>) {
+    let triggers = sqlx::query_scalar(
+        "SELECT tgrelid::regclass::text || '.' || tgname FROM pg_trigger \
+         WHERE NOT tgisinternal ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let functions = sqlx::query_scalar(
+        "SELECT p.proname || ' (' || l.lanname || ')' FROM pg_proc p \
+         JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang \
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    (triggers, functions)
+}
+
+/// No business rule lives in the database: once migrated, the schema has no trigger and no
+/// function of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schema_has_no_trigger_and_no_function() {
+    let store = store(Backend::Postgres, "no-triggers").await;
+    let mut admin = sqlx::PgConnection::connect(&store.url).await.unwrap();
+    assert_eq!(
+        triggers_and_functions(&mut admin).await,
+        (Vec::new(), Vec::new())
+    );
+    // The check sees what it looks for.
+    sqlx::raw_sql(
+        "CREATE FUNCTION probe() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$; \
+         CREATE TRIGGER probe AFTER UPDATE ON hpp_session FOR EACH ROW EXECUTE FUNCTION probe();",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(
+        triggers_and_functions(&mut admin).await,
+        (
+            vec!["hpp_session.probe".to_owned()],
+            vec!["probe (plpgsql)".to_owned()]
+        )
+    );
 }
 
 /// A row that the merge can neither update nor insert (here a trigger skips every update of

@@ -1,0 +1,471 @@
+//! The model is the code: random walks of the model (the same actions, crashes as dropped
+//! in-flight calls) replayed against the real `hpp-store`, on a SQLite file and on Postgres
+//! (a throwaway cluster, crates/hpp-testdb: never skipped), comparing the database's rows
+//! with the model's after every step. A change to the store's statements that the model does
+//! not share fails here.
+//!
+//! Time: the batch's `now` and `read_at` are the model's clock (a tick is ten minutes);
+//! leases are on the database's clock, so the walks use a lease the model never sees end (an
+//! hour in the store) and compare whether an effect is leased, not when its lease ends.
+
+use hpp_model::{Action, Answer, Config, EffKind, Fleet, State};
+use hpp_status::Status;
+use stateright::Model as _;
+
+/// The calls to the store, in one place: switching to `observe_read` is a few lines here.
+mod adapter {
+    use std::time::Duration;
+
+    use hpp_model::{Answer, Obs};
+    use hpp_status::wire::{ReportedStatus, SessionResponse, Timestamp};
+    use hpp_status::{Observation, Status};
+    use hpp_store::{AttemptAnswer, Effect, ReadSchedule, Store, StoreError, StoreOptions};
+
+    /// The model's tick 0.
+    const BASE: i64 = 1_893_456_000; // 2030-01-01T00:00:00Z
+    /// A tick, in seconds.
+    const TICK: i64 = 600;
+    pub const SESSION: &str = "s1";
+
+    pub fn at(tick: u8) -> Timestamp {
+        Timestamp::from_unix(BASE + i64::from(tick) * TICK, 0).unwrap()
+    }
+
+    pub fn tick(at: Timestamp) -> u8 {
+        let (second, nanosecond) = at.unix();
+        assert_eq!(nanosecond, 0);
+        assert_eq!((second - BASE) % TICK, 0, "{at} is not on a tick");
+        u8::try_from((second - BASE) / TICK).unwrap()
+    }
+
+    pub fn obs(seen: &Observation<Timestamp>) -> Obs {
+        Obs {
+            status: seen.status,
+            at: tick(seen.updated_at),
+        }
+    }
+
+    fn ticks(n: u8) -> Duration {
+        Duration::from_secs(u64::from(n) * 600)
+    }
+
+    /// The store, with the model's read schedule.
+    pub async fn connect(url: &str, timing: &hpp_model::Timing) -> Store {
+        let options = StoreOptions {
+            read_schedule: ReadSchedule {
+                interval: ticks(timing.read_interval),
+                margin: ticks(timing.read_margin),
+                lease: ticks(timing.read_lease),
+            },
+            ..StoreOptions::default()
+        };
+        let store = Store::connect_with(url, options).await.unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
+    pub struct Instance {
+        pub worker: String,
+        pub effect: Option<Effect>,
+        pub call: Option<u32>,
+    }
+
+    pub fn payload(seen: Obs, expires_at: u8) -> SessionResponse {
+        SessionResponse {
+            session_id: Some(SESSION.into()),
+            status: Some(ReportedStatus::Known(seen.status)),
+            updated_at: Some(at(seen.at)),
+            expires_at: Some(at(expires_at)),
+            authorization_token: (seen.status == Status::Completed).then(|| "tok-1".into()),
+            ..SessionResponse::default()
+        }
+    }
+
+    pub async fn register(store: &Store, expires_at: u8) {
+        store
+            .register(SESSION, at(expires_at), "secret")
+            .await
+            .unwrap();
+    }
+
+    /// A callback's read, merged.
+    pub async fn observe(store: &Store, seen: Obs, expires_at: u8) {
+        store
+            .observe(SESSION, &payload(seen, expires_at))
+            .await
+            .unwrap();
+    }
+
+    /// `due_for_read(now)`: whether the session was claimed.
+    pub async fn due(store: &Store, now: u8) -> bool {
+        let due = store.due_for_read(at(now), 10).await.unwrap();
+        due.iter().any(|d| d.session_id == SESSION)
+    }
+
+    /// The batch's merge and record of one read (`observe_read` to come).
+    pub async fn observe_read(store: &Store, seen: Obs, read_at: u8, expires_at: u8) {
+        observe(store, seen, expires_at).await;
+        store.record_read(SESSION, at(read_at)).await.unwrap();
+    }
+
+    pub async fn claim(store: &Store, instance: &mut Instance) {
+        let mut claimed = store
+            .claim_effects(&instance.worker, 1, Duration::from_secs(3600))
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1, "the model claimed an effect");
+        instance.effect = claimed.pop();
+    }
+
+    /// `begin_order_attempt`; on a lost claim, the release the merchant then tries.
+    pub async fn begin(store: &Store, instance: &mut Instance) -> bool {
+        let effect = instance.effect.as_ref().unwrap();
+        let key = format!("hpp-merchant-effect-{}", effect.id);
+        match store
+            .begin_order_attempt(effect, &key, &instance.worker)
+            .await
+        {
+            Ok(call) => {
+                instance.call = Some(call);
+                true
+            }
+            Err(StoreError::LeaseLost { .. }) => {
+                assert!(
+                    store
+                        .release_effect_for(effect, Duration::ZERO)
+                        .await
+                        .is_err()
+                );
+                instance.effect = None;
+                false
+            }
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    pub async fn answer(store: &Store, instance: &Instance, answer: Answer) {
+        let effect = instance.effect.as_ref().unwrap();
+        let answer = match answer {
+            Answer::Placed => AttemptAnswer::Placed {
+                order_id: "order-1".into(),
+            },
+            Answer::Refused => AttemptAnswer::Refused {
+                detail: "404".into(),
+            },
+            Answer::Lost => AttemptAnswer::Lost {
+                detail: "timed out".into(),
+            },
+        };
+        store
+            .answer_order_attempt(effect, instance.call.unwrap(), &answer)
+            .await
+            .unwrap();
+    }
+
+    /// `complete_effect`: whether it completed (a lost lease is not an error here).
+    pub async fn complete(store: &Store, instance: &mut Instance) -> bool {
+        let effect = instance.effect.take().unwrap();
+        match store.complete_effect(&effect).await {
+            Ok(()) => true,
+            Err(StoreError::LeaseLost { .. }) => false,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    pub async fn release(store: &Store, instance: &mut Instance) {
+        let effect = instance.effect.take().unwrap();
+        match store.release_effect_for(&effect, Duration::ZERO).await {
+            Ok(()) => {}
+            Err(error @ StoreError::LeaseLost { .. }) => eprintln!("release: {error}"),
+            Err(error) => panic!("{error}"),
+        }
+    }
+}
+
+/// The model the walks follow: two instances, one fault, leases that outlive the walk.
+fn conformance_model() -> Fleet {
+    let mut config = Config::new(2, 1);
+    config.symmetry = false; // the adapter's instances are the model's, by position
+    config.timing.lease = 200;
+    Fleet::new(config)
+}
+
+/// A small deterministic generator (xorshift), so that a failing walk can be replayed by seed.
+struct Walk(u64);
+
+impl Walk {
+    /// An action of `actions`: the clock, faults and losses less often than the rest, so
+    /// that walks reach completions and orders before the clock runs out.
+    fn choose(&mut self, actions: &[Action]) -> Action {
+        let rare = |a: &Action| {
+            matches!(
+                a,
+                Action::Tick | Action::Lose(_) | Action::Crash(_) | Action::Freeze(_)
+            )
+        };
+        // Klarna's session completes more often than a uniform choice of its steps would.
+        if actions.contains(&Action::Klarna(Status::Completed)) && self.pick(2) == 0 {
+            return Action::Klarna(Status::Completed);
+        }
+        let common: Vec<&Action> = actions.iter().filter(|a| !rare(a)).collect();
+        if common.is_empty() || self.pick(6) == 0 {
+            actions[self.pick(actions.len())].clone()
+        } else {
+            common[self.pick(common.len())].clone()
+        }
+    }
+
+    fn pick(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        usize::try_from(self.0 % u64::try_from(n).unwrap()).unwrap()
+    }
+}
+
+fn kind(kind: &hpp_store::EffectKind) -> EffKind {
+    match kind {
+        hpp_store::EffectKind::PlaceOrder { .. } => EffKind::PlaceOrder,
+        hpp_store::EffectKind::SessionEnded { status } => EffKind::SessionEnded(*status),
+        hpp_store::EffectKind::Conflict { kept, rejected, .. } => EffKind::Conflict {
+            kept: adapter::obs(kept),
+            rejected: adapter::obs(rejected),
+        },
+        other => panic!("the model records no {other:?}"),
+    }
+}
+
+/// The database's rows, as the model writes them.
+async fn compare(store: &hpp_store::Store, s: &State, context: &str) {
+    let sessions = store.sessions().await.unwrap();
+    assert_eq!(sessions.len(), 1, "{context}");
+    let row = &sessions[0];
+    assert_eq!(
+        row.tracker.latest().map(adapter::obs),
+        s.session.held,
+        "held, {context}"
+    );
+    assert_eq!(
+        row.last_read_at.map(adapter::tick),
+        s.session.last_read_at,
+        "last_read_at, {context}"
+    );
+    assert_eq!(
+        row.next_read_at.map(adapter::tick),
+        s.session.next_read_at,
+        "next_read_at, {context}"
+    );
+    let effects = store.effects().await.unwrap();
+    // Leases are an hour or none (a release sets the database's now, to the microsecond):
+    // a minute ahead tells them apart whatever the clocks' resolutions.
+    let now = hpp_status::wire::Timestamp::now()
+        .checked_add(std::time::Duration::from_secs(60))
+        .unwrap();
+    let stored: Vec<_> = effects
+        .iter()
+        .map(|e| {
+            (
+                kind(&e.kind),
+                u8::try_from(e.attempt).unwrap(),
+                e.is_completed(),
+                e.lease_until.is_some_and(|until| until > now),
+            )
+        })
+        .collect();
+    let modelled: Vec<_> = s
+        .effects
+        .iter()
+        .map(|e| {
+            (
+                e.kind,
+                e.attempts,
+                e.completed,
+                e.lease_until.is_some_and(|until| until > s.now),
+            )
+        })
+        .collect();
+    assert_eq!(stored, modelled, "effects, {context}");
+    let first_id = effects.first().map_or(0, |e| e.id);
+    let calls: Vec<_> = store
+        .order_attempts(None)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                u8::try_from(a.effect_id - first_id).unwrap(),
+                u8::try_from(a.claim).unwrap(),
+                a.answer.as_ref().map(|answer| match answer {
+                    hpp_store::AttemptAnswer::Placed { .. } => Answer::Placed,
+                    hpp_store::AttemptAnswer::Refused { .. } => Answer::Refused,
+                    hpp_store::AttemptAnswer::Lost { .. } => Answer::Lost,
+                    other => panic!("the model answers no {other:?}"),
+                }),
+            )
+        })
+        .collect();
+    let modelled: Vec<_> = s
+        .attempts
+        .iter()
+        .map(|a| (a.effect, a.claim, a.answer))
+        .collect();
+    assert_eq!(calls, modelled, "order attempts, {context}");
+}
+
+/// One walk of up to `steps` steps from seed `seed` on the store at `url`.
+async fn walk(url: &str, seed: u64, steps: usize) -> usize {
+    let model = conformance_model();
+    let timing = model.config.timing;
+    let store = adapter::connect(url, &timing).await;
+    adapter::register(&store, timing.expires_at).await;
+    let mut instances: Vec<adapter::Instance> = (0..model.config.instances)
+        .map(|i| adapter::Instance {
+            worker: format!("w{seed}-{i}"),
+            effect: None,
+            call: None,
+        })
+        .collect();
+    let mut state = model.initial();
+    let mut rng = Walk(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut taken = 0;
+    for step in 0..steps {
+        let mut actions = Vec::new();
+        model.actions(&state, &mut actions);
+        if actions.is_empty() {
+            break;
+        }
+        let action = rng.choose(&actions);
+        let next = model.next_state(&state, action.clone()).unwrap();
+        let context = format!("seed {seed}, step {step}: {action:?}");
+        let e = timing.expires_at;
+        match action {
+            Action::Tick
+            | Action::Klarna(_)
+            | Action::Duplicate(_)
+            | Action::Lose(_)
+            | Action::Call(..)
+            | Action::Freeze(_)
+            | Action::Restart(_) => {}
+            Action::Deliver(seen) => adapter::observe(&store, seen, e).await,
+            Action::BatchClaim(_, _) => {
+                assert!(adapter::due(&store, state.now).await, "{context}");
+            }
+            Action::BatchMerge(i) => {
+                let hpp_model::BatchPc::Merge { read, at } =
+                    state.instances[usize::from(i)].batch.clone()
+                else {
+                    unreachable!()
+                };
+                adapter::observe_read(&store, read, at, e).await;
+            }
+            Action::Claim(i) => adapter::claim(&store, &mut instances[usize::from(i)]).await,
+            Action::Begin(i) => {
+                let sent = adapter::begin(&store, &mut instances[usize::from(i)]).await;
+                let modelled = matches!(
+                    next.instances[usize::from(i)].effect,
+                    hpp_model::EffectPc::Calling { .. }
+                );
+                assert_eq!(sent, modelled, "{context}");
+            }
+            Action::RecordAnswer(i) => {
+                let hpp_model::EffectPc::Answered { answer, .. } =
+                    state.instances[usize::from(i)].effect
+                else {
+                    unreachable!()
+                };
+                adapter::answer(&store, &instances[usize::from(i)], answer).await;
+            }
+            Action::Complete(i) => {
+                adapter::complete(&store, &mut instances[usize::from(i)]).await;
+            }
+            Action::Release(i) => adapter::release(&store, &mut instances[usize::from(i)]).await,
+            Action::Crash(i) => {
+                // Whatever it held is dropped with it.
+                let instance = &mut instances[usize::from(i)];
+                instance.effect = None;
+                instance.call = None;
+            }
+            Action::BatchEffects(_) | Action::WebEffects(_) => {
+                unreachable!("only the planted defect takes it")
+            }
+        }
+        // Non-order effects: the model claims and completes; the adapter claimed above.
+        state = next;
+        compare(&store, &state, &context).await;
+        taken += 1;
+    }
+    store.close().await;
+    taken
+}
+
+const WALKS: u64 = 32;
+const STEPS: usize = 150;
+
+/// Walks that reach the interesting rows: how many ended with a completed order effect.
+async fn walks(url_for: impl Fn(u64) -> String) {
+    let mut steps = 0;
+    for seed in 1..=WALKS {
+        steps += walk(&url_for(seed), seed, STEPS).await;
+    }
+    println!("{WALKS} walks, {steps} steps compared");
+    assert!(steps > usize::try_from(WALKS).unwrap() * 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_on_sqlite_follows_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    walks(|seed| {
+        format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join(format!("walk-{seed}.db")).display()
+        )
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_on_postgres_follows_the_model() {
+    let cluster = hpp_testdb::Cluster::shared().unwrap_or_else(|error| panic!("{error}"));
+    walks(|seed| {
+        cluster
+            .create_database(&format!("model_walk_{seed}"))
+            .unwrap()
+    })
+    .await;
+}
+
+/// The walks reach what they must compare: an order placed, a call lost, a conflict.
+#[test]
+fn the_walks_reach_orders_and_conflicts() {
+    let model = conformance_model();
+    let (mut placed, mut lost, mut conflict) = (false, false, false);
+    for seed in 1..=WALKS {
+        let mut state = model.initial();
+        let mut rng = Walk(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        for _ in 0..STEPS {
+            let mut actions = Vec::new();
+            model.actions(&state, &mut actions);
+            if actions.is_empty() {
+                break;
+            }
+            let action = rng.choose(&actions);
+            state = model.next_state(&state, action).unwrap();
+        }
+        placed |= state
+            .attempts
+            .iter()
+            .any(|a| a.answer == Some(Answer::Placed));
+        lost |= state
+            .attempts
+            .iter()
+            .any(|a| a.answer == Some(Answer::Lost));
+        conflict |= state
+            .effects
+            .iter()
+            .any(|e| matches!(e.kind, EffKind::Conflict { .. }));
+    }
+    assert!(
+        placed && lost && conflict,
+        "placed {placed}, lost {lost}, conflict {conflict}"
+    );
+}
