@@ -73,10 +73,16 @@ pub struct Cli {
         default_value = "sqlite://hpp-merchant.db?mode=rwc"
     )]
     pub database_url: String,
-    /// The database pool's size (default: 1 for SQLite, which writes one at a time anyway;
-    /// 8 for Postgres).
+    /// The store's pool size (default: the store's, 8). On SQLite these are the readers;
+    /// the store has its own single writer besides. On Postgres, the one pool.
     #[arg(long, env = "HPP_MERCHANT_MAX_CONNECTIONS")]
     pub max_connections: Option<u32>,
+    /// Read Session calls (after callbacks and by the batch) in flight at once, at least 1.
+    /// Independent of the database pool: the default lets one instance use its budget for
+    /// reads (--budget-other) at 100 to 300 ms a read.
+    #[arg(long, env = "HPP_MERCHANT_READS_IN_FLIGHT", default_value_t = crate::DEFAULT_READS_IN_FLIGHT,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub reads_in_flight: usize,
     /// Klarna's API base URL (default: the simulator, `cargo run -p hpp-sim`).
     #[arg(
         long,
@@ -219,6 +225,7 @@ impl Cli {
         MerchantConfig {
             database_url: self.database_url.clone(),
             max_connections: self.max_connections,
+            reads_in_flight: self.reads_in_flight,
             klarna_url: self.klarna_url.clone(),
             klarna_user: self.klarna_user.clone(),
             klarna_password: self.klarna_password.clone(),
@@ -266,6 +273,8 @@ mod tests {
         let defaults = MerchantConfig::default();
         assert_eq!(config.checkout_rate, defaults.checkout_rate);
         assert_eq!(config.max_requests, defaults.max_requests);
+        assert_eq!(config.reads_in_flight, defaults.reads_in_flight);
+        assert_eq!(config.max_connections, defaults.max_connections);
         assert_eq!(config.budgets, defaults.budgets);
         assert_eq!(config.effects, defaults.effects);
         assert_eq!(config.klarna_ca, None);
@@ -275,6 +284,37 @@ mod tests {
         assert_eq!(config.batch, defaults.batch);
         assert_eq!(config.effects, defaults.effects);
         assert_eq!(config.public_url.as_deref(), Some("http://127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn reads_in_flight_is_its_own_flag_and_at_least_one() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(["hpp-merchant", "--checkout-token", "t"].iter().chain(args))
+        };
+        let config = parse(&["--reads-in-flight", "7", "--max-connections", "2"])
+            .unwrap()
+            .config();
+        assert_eq!(
+            (config.reads_in_flight, config.max_connections),
+            (7, Some(2))
+        );
+        let help = <Cli as clap::CommandFactory>::command()
+            .render_long_help()
+            .to_string();
+        assert!(
+            help.contains("--reads-in-flight")
+                && help.contains("HPP_MERCHANT_READS_IN_FLIGHT")
+                && help.contains(&format!("default: {}", crate::DEFAULT_READS_IN_FLIGHT)),
+            "{help}"
+        );
+        for bad in ["0", "-1", "many"] {
+            let flag = format!("--reads-in-flight={bad}");
+            let text = parse(&[&flag]).unwrap_err().to_string();
+            assert!(
+                text.contains("--reads-in-flight") && text.contains(bad),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -289,8 +289,17 @@ async fn status_callback(
         return callback_answer(&shared, "refused", refused());
     }
     let presented = secret_of(query.as_deref());
-    match shared.reader.callback_secret(&session_id).await {
-        Ok(Some(expected)) if bool::from(expected.as_bytes().ct_eq(presented.as_bytes())) => {}
+    let registration = match shared.store.registration(&session_id).await {
+        Ok(Some(registration))
+            if bool::from(
+                registration
+                    .callback_secret
+                    .as_bytes()
+                    .ct_eq(presented.as_bytes()),
+            ) =>
+        {
+            registration
+        }
         Ok(_) => {
             // Unknown session or wrong secret: a forgery or a stale URL. Nothing happens.
             tracing::warn!(
@@ -304,25 +313,34 @@ async fn status_callback(
             let response = StatusCode::SERVICE_UNAVAILABLE.into_response();
             return callback_answer(&shared, "store_error", response);
         }
-    }
+    };
     let body = match read_body(body, CALLBACK_BODY_LIMIT).await {
         Ok(body) => body,
         Err(response) => return callback_answer(&shared, "too_large", response),
     };
     tracing::debug!(session_id, body_bytes = body.len(), "callback received");
+    // A final status is final: nothing a read could add (a late or duplicated callback).
+    if registration
+        .tracker
+        .status()
+        .is_some_and(hpp_status::Status::is_final)
+    {
+        tracing::debug!(session_id, "callback for a final session: no read");
+        return callback_answer(&shared, "final", StatusCode::OK.into_response());
+    }
     // Answered now, read in the background: the answer must not wait on Klarna and the
     // database (a slow answer is a timeout to Klarna, which retries, and every retry is one
     // more read: load feeds itself). A failed read is retried here, then by the batch.
     let task_shared = Arc::clone(&shared);
     shared.tasks.spawn(async move {
-        work::read_after_callback(&task_shared, &session_id).await;
+        work::read_after_callback(&task_shared, &session_id, registration.expires_at).await;
     });
     callback_answer(&shared, "accepted", StatusCode::OK.into_response())
 }
 
 /// Liveness: the process answers and the database can be read.
 async fn health(State(shared): State<Arc<Shared>>) -> Response {
-    match shared.reader.callback_secret("health-check").await {
+    match shared.store.registration("health-check").await {
         Ok(_) => (StatusCode::OK, "ok\n").into_response(),
         Err(error) => problem(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
     }
@@ -345,7 +363,7 @@ async fn ready(State(shared): State<Arc<Shared>>) -> Response {
 
 /// Prometheus text; the effect backlog is read from the database now.
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
-    match shared.reader.effect_backlog().await {
+    match shared.store.effect_backlog().await {
         Ok(backlog) => {
             shared
                 .metrics

@@ -150,9 +150,15 @@ impl Default for EffectConfig {
 pub struct MerchantConfig {
     /// `sqlite://FILE?mode=rwc` (one instance) or `postgres://...` (a fleet).
     pub database_url: String,
-    /// The database pool's size; `None`: 1 for SQLite (one writer at a time anyway: a queue
-    /// in the pool is fairer and faster than SQLite's busy sleeps), 8 for Postgres.
+    /// The store's pool size ([`StoreOptions::max_connections`]); `None`: the store's
+    /// default (8). The store decides its connections from the URL: on SQLite these are the
+    /// readers, beside the store's own single writer (one file is written by one connection
+    /// at a time); on Postgres, the one pool for everything.
     pub max_connections: Option<u32>,
+    /// Read Session calls (after callbacks and by the batch) in flight at once (default
+    /// [`DEFAULT_READS_IN_FLIGHT`]; at least 1). Independent of the database's pools: a read
+    /// spends most of its time waiting for Klarna, not for the database.
+    pub reads_in_flight: usize,
     /// Klarna's API base URL (the simulator's, in tests).
     pub klarna_url: String,
     /// The API user name.
@@ -195,11 +201,28 @@ pub struct MerchantConfig {
 /// The shortest checkout token taken.
 pub const MIN_CHECKOUT_TOKEN: usize = 16;
 
+/// The default of [`MerchantConfig::reads_in_flight`]: enough for one instance to use
+/// Klarna's read budget. The instance allows itself 180 calls a second for everything but
+/// creating sessions ([`Budgets::other`], the batch 150 of them); a Read Session answers in
+/// about 100 to 300 ms, so keeping 180 calls a second going needs 18 to 54 of them under way
+/// (rate × latency). 64 covers the slow end with room, and stays small: a read waiting for
+/// Klarna holds a socket and a task, no database connection.
+///
+/// ```
+/// use hpp_merchant::{Budgets, DEFAULT_READS_IN_FLIGHT};
+///
+/// // At 300 ms a read, the budget for other calls fits in what may be in flight.
+/// let needed = Budgets::default().other as usize * 300 / 1000;
+/// assert!(DEFAULT_READS_IN_FLIGHT >= needed);
+/// ```
+pub const DEFAULT_READS_IN_FLIGHT: usize = 64;
+
 impl Default for MerchantConfig {
     fn default() -> MerchantConfig {
         MerchantConfig {
             database_url: "sqlite://hpp-merchant.db?mode=rwc".into(),
             max_connections: None,
+            reads_in_flight: DEFAULT_READS_IN_FLIGHT,
             klarna_url: "http://127.0.0.1:8181".into(),
             klarna_user: "merchant".into(),
             klarna_password: "hpp-sim".into(),
@@ -224,6 +247,7 @@ impl std::fmt::Debug for MerchantConfig {
         f.debug_struct("MerchantConfig")
             .field("database_url", &self.database_url)
             .field("max_connections", &self.max_connections)
+            .field("reads_in_flight", &self.reads_in_flight)
             .field("klarna_url", &self.klarna_url)
             .field("klarna_user", &self.klarna_user)
             .field("klarna_password", &"<hidden>")
@@ -262,6 +286,20 @@ pub enum MerchantError {
         /// What the store said.
         source: StoreError,
     },
+    /// The database could not be opened, and creating it was not asked for: it may be
+    /// missing (a SQLite file, a Postgres database) or unreachable.
+    #[error(
+        "the database {url} cannot be opened ({source}). If it is missing and meant to be \
+         new, start once with --init-database (HPP_MERCHANT_INIT_DATABASE=1) to create it; \
+         otherwise point --database-url at the right one, check that it can be reached, or \
+         restore it from a backup: the sessions in flight are in it"
+    )]
+    CannotOpen {
+        /// The database URL.
+        url: String,
+        /// What the store said.
+        source: StoreError,
+    },
     /// The database could not be reached or migrated.
     #[error("the database {url}: {source}")]
     Store {
@@ -288,19 +326,17 @@ pub enum MerchantError {
 
 /// What the handlers and workers share.
 pub(crate) struct Shared {
+    /// The one store: it decides its connections (on SQLite, readers that never wait for
+    /// its writer).
     pub(crate) store: Store,
-    /// For the lookups on the callback's answer path (the secret, whether the session is
-    /// final). On SQLite a pool of its own: in WAL mode readers never wait for the writer,
-    /// so a callback is answered while the one writer connection is busy. On Postgres the
-    /// same pool.
-    pub(crate) reader: Store,
     pub(crate) klarna: klarna::Klarna,
     pub(crate) public_url: String,
     pub(crate) worker: String,
     pub(crate) cancel: CancellationToken,
     /// Reads after callbacks, waited for on shutdown.
     pub(crate) tasks: TaskTracker,
-    /// Reads (after callbacks and by the batch) under way at once: twice the pool, at least 4.
+    /// Reads (after callbacks and by the batch) under way at once:
+    /// [`MerchantConfig::reads_in_flight`].
     pub(crate) reads: tokio::sync::Semaphore,
     /// The batch's share of Klarna's budget for other calls (`None`: no budget).
     pub(crate) batch_reads: Option<governor::DefaultDirectRateLimiter>,
@@ -386,37 +422,33 @@ impl std::fmt::Debug for MerchantHandle {
     }
 }
 
-/// The options of the store, and of the reader pool when it has one of its own. SQLite: one
-/// writer connection (it writes one at a time anyway: a queue in the pool is fairer and
-/// faster than SQLite's busy sleeps) and a reader pool of 4 (in WAL mode readers never wait
-/// for the writer), except in memory, where the database lives in its one connection.
-/// Postgres: one pool of 8.
-fn store_options(config: &MerchantConfig) -> (StoreOptions, Option<StoreOptions>) {
-    let create = config.init_database;
-    let sqlite = config.database_url.starts_with("sqlite:");
-    let read_schedule = config
-        .batch
-        .as_ref()
-        .map(|batch| batch.read_schedule)
-        .unwrap_or_default();
-    let writer = StoreOptions {
-        max_connections: config.max_connections.unwrap_or(if sqlite { 1 } else { 8 }),
-        read_schedule,
-        create,
-        ..StoreOptions::default()
-    };
-    let reader = (sqlite && !config.database_url.contains(":memory:")).then(|| StoreOptions {
-        max_connections: 4,
-        read_schedule,
-        create,
-        ..StoreOptions::default()
-    });
-    (writer, reader)
+/// The store's options: the pool size asked for (else the store's default), the batch's
+/// read schedule, and whether the database may be created. The store decides from the URL
+/// what connections it opens.
+fn store_options(config: &MerchantConfig) -> StoreOptions {
+    let defaults = StoreOptions::default();
+    StoreOptions {
+        max_connections: config.max_connections.unwrap_or(defaults.max_connections),
+        read_schedule: config
+            .batch
+            .as_ref()
+            .map(|batch| batch.read_schedule)
+            .unwrap_or_default(),
+        create: config.init_database,
+        ..defaults
+    }
 }
 
-/// How many reads (after callbacks, by the batch) run at once: twice the pool, at least 4.
-fn reads_at_once(max_connections: u32) -> usize {
-    (2 * max_connections as usize).max(4)
+/// Why the store could not be opened and made ready, as the start reports it: a database
+/// without the store's tables, or one that cannot be opened while creating it was not asked
+/// for, says what to do about it.
+fn start_error(config: &MerchantConfig, source: StoreError, connecting: bool) -> MerchantError {
+    let url = config.database_url.clone();
+    match source {
+        StoreError::NotInitialized { .. } => MerchantError::NotInitialized { url, source },
+        source if connecting && !config.init_database => MerchantError::CannotOpen { url, source },
+        source => MerchantError::Store { url, source },
+    }
 }
 
 /// Connects to the database (and migrates it), then serves the endpoints on `listener` and
@@ -445,34 +477,20 @@ pub async fn serve(
             config.effects.lease, config.klarna_timeout
         )));
     }
-    let (options, reader_options) = store_options(&config);
-    let reads_at_once = reads_at_once(options.max_connections);
-    let store_error = |source| MerchantError::Store {
-        url: config.database_url.clone(),
-        source,
-    };
-    let sqlite = config.database_url.starts_with("sqlite:");
-    let not_initialized = |source| MerchantError::NotInitialized {
-        url: config.database_url.clone(),
-        source,
-    };
-    let store = match Store::connect_with(&config.database_url, options).await {
-        Ok(store) => store,
-        // Without --init-database a missing SQLite file is not created: say what to do.
-        Err(source) if sqlite && !config.init_database => return Err(not_initialized(source)),
-        Err(source) => return Err(store_error(source)),
-    };
-    match store.migrate().await {
-        Ok(()) => {}
-        Err(source @ StoreError::NotInitialized { .. }) => return Err(not_initialized(source)),
-        Err(source) => return Err(store_error(source)),
+    if config.reads_in_flight == 0 {
+        return Err(MerchantError::Config(
+            "the reads in flight (--reads-in-flight, HPP_MERCHANT_READS_IN_FLIGHT) must be at \
+             least 1: with none, no session would ever be read"
+                .into(),
+        ));
     }
-    let reader = match reader_options {
-        Some(options) => Store::connect_with(&config.database_url, options)
-            .await
-            .map_err(store_error)?,
-        None => store.clone(),
-    };
+    let store = Store::connect_with(&config.database_url, store_options(&config))
+        .await
+        .map_err(|source| start_error(&config, source, true))?;
+    if let Err(source) = store.migrate().await {
+        store.close().await;
+        return Err(start_error(&config, source, false));
+    }
     let metrics = Arc::new(metrics::Metrics::new());
     let extra_roots = match &config.klarna_ca {
         Some(path) => {
@@ -504,13 +522,12 @@ pub async fn serve(
         .unwrap_or_else(|| format!("hpp-merchant-{}-{}", addr.port(), std::process::id()));
     let shared = Arc::new(Shared {
         store,
-        reader,
         klarna,
         public_url,
         worker,
         cancel: CancellationToken::new(),
         tasks: TaskTracker::new(),
-        reads: tokio::sync::Semaphore::new(reads_at_once),
+        reads: tokio::sync::Semaphore::new(config.reads_in_flight),
         batch_reads: klarna::limiter(config.budgets.batch_reads),
         effect_retry: (config.effects.retry_min, config.effects.retry_max),
         metrics,
@@ -587,7 +604,6 @@ impl MerchantHandle {
         self.shared.tasks.close();
         self.shared.tasks.wait().await;
         self.shared.store.close().await;
-        self.shared.reader.close().await;
         tracing::info!(addr = %self.addr, "hpp-merchant stopped");
     }
 }
@@ -597,7 +613,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sqlite_gets_one_writer_and_a_reader_pool_postgres_one_pool() {
+    fn the_store_gets_the_pool_size_asked_for_and_the_batch_schedule_whatever_the_url() {
         let batch = BatchConfig {
             read_schedule: ReadSchedule {
                 interval: Duration::from_secs(7),
@@ -611,33 +627,91 @@ mod tests {
             batch: Some(batch.clone()),
             ..MerchantConfig::default()
         };
-        let (writer, reader) = store_options(&config("sqlite:///tmp/shop.db?mode=rwc"));
-        let reader = reader.expect("a reader pool for a SQLite file");
-        assert_eq!((writer.max_connections, reader.max_connections), (1, 4));
-        assert_eq!(writer.read_schedule, batch.read_schedule);
-        assert_eq!(reader.read_schedule, batch.read_schedule);
-        let (writer, reader) = store_options(&config("sqlite::memory:"));
-        assert_eq!((writer.max_connections, reader.is_none()), (1, true));
-        let (writer, reader) = store_options(&config("postgres://shop@localhost/shop"));
-        assert_eq!((writer.max_connections, reader.is_none()), (8, true));
-        let (writer, _) = store_options(&MerchantConfig {
+        let defaults = StoreOptions::default();
+        // The same options for every backend: the store decides its connections.
+        for url in [
+            "sqlite:///tmp/shop.db?mode=rwc",
+            "sqlite://x?mode=memory",
+            "sqlite::memory:",
+            "postgres://shop@localhost/shop",
+        ] {
+            let options = store_options(&config(url));
+            assert_eq!(options.max_connections, defaults.max_connections, "{url}");
+            assert_eq!(options.read_schedule, batch.read_schedule, "{url}");
+            assert!(!options.create, "{url}");
+        }
+        let options = store_options(&MerchantConfig {
             max_connections: Some(3),
-            ..config("postgres://shop@localhost/shop")
+            init_database: true,
+            ..config("sqlite:///tmp/shop.db?mode=rwc")
         });
-        assert_eq!(writer.max_connections, 3);
-        let (writer, _) = store_options(&MerchantConfig {
+        assert_eq!((options.max_connections, options.create), (3, true));
+        let options = store_options(&MerchantConfig {
             batch: None,
             ..config("postgres://x")
         });
-        assert_eq!(writer.read_schedule, ReadSchedule::default());
+        assert_eq!(options.read_schedule, ReadSchedule::default());
     }
 
     #[test]
-    fn reads_at_once_is_twice_the_pool_and_at_least_four() {
-        assert_eq!(reads_at_once(1), 4);
-        assert_eq!(reads_at_once(2), 4);
-        assert_eq!(reads_at_once(3), 6);
-        assert_eq!(reads_at_once(8), 16);
+    fn start_errors_say_what_to_do_from_the_stores_error() {
+        let config = MerchantConfig::default();
+        let not_initialized = || StoreError::NotInitialized { backend: "sqlite" };
+        let other = || StoreError::UnknownSession("x".into());
+        for connecting in [true, false] {
+            assert!(matches!(
+                start_error(&config, not_initialized(), connecting),
+                MerchantError::NotInitialized { .. }
+            ));
+        }
+        assert!(matches!(
+            start_error(&config, other(), true),
+            MerchantError::CannotOpen { .. }
+        ));
+        assert!(matches!(
+            start_error(&config, other(), false),
+            MerchantError::Store { .. }
+        ));
+        let creating = MerchantConfig {
+            init_database: true,
+            ..MerchantConfig::default()
+        };
+        assert!(matches!(
+            start_error(&creating, other(), true),
+            MerchantError::Store { .. }
+        ));
+        let text = start_error(&config, other(), true).to_string();
+        assert!(
+            text.contains("hpp-merchant.db") && text.contains("--init-database"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn no_reads_in_flight_is_refused_with_the_flag_named() {
+        let config = MerchantConfig {
+            database_url: "sqlite::memory:".into(),
+            init_database: true,
+            checkout_token: "a long random token the shop sends".into(),
+            reads_in_flight: 0,
+            ..MerchantConfig::default()
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let error = serve(config.clone(), listener).await.unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("--reads-in-flight"), "{text}");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let merchant = serve(
+            MerchantConfig {
+                reads_in_flight: 1,
+                ..config
+            },
+            listener,
+        )
+        .await
+        .expect("one read in flight is enough to start");
+        assert_eq!(merchant.shared.reads.available_permits(), 1);
+        merchant.shutdown().await;
     }
 
     #[test]

@@ -46,7 +46,7 @@ impl Metrics {
         };
         describe(
             name::CALLBACKS,
-            "Status callbacks by verdict: accepted, refused (unknown session or wrong secret), too_large, store_error.",
+            "Status callbacks by verdict: accepted, final (the session is final already: no read), refused (unknown session or wrong secret), too_large, store_error.",
         );
         describe(
             name::CHECKOUTS,

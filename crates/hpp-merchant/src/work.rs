@@ -28,9 +28,9 @@ pub(crate) enum ReadResult {
     Failed,
 }
 
-/// Reads `session_id`, merges what Klarna said, and records the read (so the batch
-/// schedules the next one). `expires_at`, when known, tells an expired session's 404 from
-/// an unexpected one.
+/// Reads `session_id`, merges what Klarna said and records the read (so the batch
+/// schedules the next one) in one write. `expires_at`, when known, tells an expired
+/// session's 404 from an unexpected one.
 pub(crate) async fn read_and_observe(
     shared: &Shared,
     session_id: &str,
@@ -64,8 +64,14 @@ async fn read_and_merge(
     let Ok(_permit) = shared.reads.acquire().await else {
         return ReadResult::Failed; // closed: shutting down
     };
-    let result = match shared.klarna.read_session(session_id).await {
-        Ok(Read::Session(session)) => match shared.store.observe(session_id, &session).await {
+    match shared.klarna.read_session(session_id).await {
+        // The merge and the read's bookkeeping are one write (an unusable payload is kept
+        // and the read recorded all the same).
+        Ok(Read::Session(session)) => match shared
+            .store
+            .observe_read(session_id, &session, read_at)
+            .await
+        {
             Ok(outcome) => {
                 tracing::info!(session_id, source, outcome = %outcome.kind(),
                     status = %outcome.current(), "session read");
@@ -77,7 +83,7 @@ async fn read_and_merge(
             }
             Err(error) => {
                 tracing::error!(%error, session_id, source, "merging a session read");
-                return ReadResult::Failed;
+                ReadResult::Failed
             }
         },
         Ok(Read::NotFound) => {
@@ -85,18 +91,17 @@ async fn read_and_merge(
             // or a session Klarna lost): the same for the merchant; the times say which.
             tracing::info!(session_id, source, %read_at, expires_at = ?expires_at.map(|t| t.to_string()),
                 "Read Session answered 404: the session expired");
+            if let Err(error) = shared.store.record_read(session_id, read_at).await {
+                tracing::error!(%error, session_id, "recording a read");
+            }
             ReadResult::Expired
         }
         Err(error) => {
             // The batch reads it again when its claim ends, before it expires.
             tracing::warn!(%error, session_id, source, "reading the session failed");
-            return ReadResult::Failed;
+            ReadResult::Failed
         }
-    };
-    if let Err(error) = shared.store.record_read(session_id, read_at).await {
-        tracing::error!(%error, session_id, "recording a read");
     }
-    result
 }
 
 /// How often the read after a callback is tried, and the pause before the first retry
@@ -107,14 +112,13 @@ const CALLBACK_READ_RETRY: Duration = Duration::from_millis(200);
 
 /// The read a callback asks for, retried a few times when it fails (Read Session errors,
 /// the database busy); after that the batch reads the session before it expires.
-pub(crate) async fn read_after_callback(shared: &Shared, session_id: &str) -> ReadResult {
-    // A final status is final: nothing a read could add (a late or duplicated callback).
-    if let Ok(Some(tracker)) = shared.reader.session(session_id).await
-        && tracker.status().is_some_and(hpp_status::Status::is_final)
-    {
-        tracing::debug!(session_id, "callback for a final session: no read");
-        return ReadResult::Merged;
-    }
+/// `expires_at` is the registration's. (A callback for a final session asks for no read:
+/// the handler sees that in the registration it checks the secret against.)
+pub(crate) async fn read_after_callback(
+    shared: &Shared,
+    session_id: &str,
+    expires_at: Option<Timestamp>,
+) -> ReadResult {
     let mut pauses = ExponentialBuilder::default()
         .with_min_delay(CALLBACK_READ_RETRY)
         .with_factor(2.0)
@@ -122,7 +126,8 @@ pub(crate) async fn read_after_callback(shared: &Shared, session_id: &str) -> Re
         .with_max_times(CALLBACK_READ_ATTEMPTS as usize - 1)
         .build();
     loop {
-        let result = read_and_observe(shared, session_id, None, Timestamp::now(), "callback").await;
+        let result =
+            read_and_observe(shared, session_id, expires_at, Timestamp::now(), "callback").await;
         if result != ReadResult::Failed {
             return result;
         }
@@ -356,9 +361,10 @@ async fn perform(shared: &Shared, effect: &Effect) -> Result<(), Retry> {
         }
         EffectKind::CompletedWithoutReference => {
             match shared.klarna.read_session(session_id).await {
+                // What the read yields is the store's rule for a completion.
                 Ok(Read::Session(session)) => {
-                    match (&session.order_id, &session.authorization_token) {
-                        (Some(order_id), _) => {
+                    match EffectKind::on_final(hpp_status::Status::Completed, &session) {
+                        EffectKind::OrderPlacedByKlarna { order_id, .. } => {
                             tracing::info!(
                                 session_id,
                                 effect = effect.id,
@@ -367,8 +373,13 @@ async fn perform(shared: &Shared, effect: &Effect) -> Result<(), Retry> {
                             );
                             Ok(())
                         }
-                        (None, Some(token)) => place_order(shared, effect, token).await,
-                        (None, None) => {
+                        EffectKind::PlaceOrder {
+                            authorization_token,
+                        } => place_order(shared, effect, &authorization_token).await,
+                        // For a completion: CompletedWithoutReference.
+                        EffectKind::CompletedWithoutReference
+                        | EffectKind::SessionEnded { .. }
+                        | EffectKind::Conflict { .. } => {
                             tracing::error!(
                                 session_id,
                                 effect = effect.id,

@@ -21,25 +21,12 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 /// The chaos world: time runs 600 times faster (sessions live 4 world hours, 24 s; tokens
-/// 60 world minutes, 6 s; consumers pause 10 s to 10 min of world time, 17 ms to 1 s).
+/// 60 world minutes, 6 s; consumers pause 10 s to 10 min of world time, 17 ms to 1 s). The
+/// fleet on Postgres and the one instance on SQLite both run in it.
 const CHAOS: World = World {
     compression: 600.0,
     session_lifetime: Duration::from_secs(4 * 3600),
     token_lifetime: Duration::from_secs(3600),
-};
-
-/// The chaos world for one instance on SQLite, at a 20th of the fleet's pace, with sessions
-/// living 90 world minutes (tokens still one hour: 2 minutes here). One instance has one
-/// writer, and each commit waits for the disk (synchronous FULL): a few milliseconds on an
-/// idle disk, tens when other work writes to it. At a third of the fleet's pace the one
-/// writer fell behind on two shared cores: the batch read about 40 sessions a second, too few
-/// to read 2,000 every 20 world minutes, and tokens whose callbacks were lost expired before a
-/// read found them. At this pace, on an idle machine, the merchant learnt of every completion
-/// within 44 s, and the run takes under 4 minutes.
-const SQLITE_CHAOS: World = World {
-    compression: 30.0,
-    session_lifetime: Duration::from_secs(3 * 1800),
-    ..CHAOS
 };
 
 /// The world under Klarna's contract: its rate limits are per second of wall time, so time
@@ -310,8 +297,8 @@ async fn run(scenario: Scenario) {
     if let Err(error) = sim.wait_until_settled(bound).await {
         panic!("{}: {error}", scenario.name);
     }
-    // A completion learnt only from the batch is acted on up to a read interval later (40 s
-    // of wall time on SQLite), so the merchant gets as long as a token lives.
+    // A completion learnt only from the batch is acted on up to a read interval later, so the
+    // merchant gets as long as a token lives.
     let summary = sim.wait_for_orders(sim.timing().token_lifetime).await;
     // The last effects (releasing carts) may still be under way.
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -376,7 +363,7 @@ async fn one_instance_on_sqlite_survives_chaos() {
         postgres: false,
         faults: FaultConfig::default(),
         batch: true,
-        world: SQLITE_CHAOS,
+        world: CHAOS,
         kill_at: None,
         rate_limits: false,
         tls: false,

@@ -222,7 +222,7 @@ async fn the_handle_names_its_urls_answers_health_and_stops_serving_on_shutdown(
 #[tokio::test]
 async fn a_session_that_cannot_be_registered_is_disabled_and_the_checkout_fails() {
     let run = start(idle(), false).await;
-    // The writer pool closed: registering fails (the reader pool still answers).
+    // The store closed: registering fails.
     run.merchant.store().close().await;
     let (code, body) = run.checkout(None).await;
     assert_eq!(code, 500, "{body}");
@@ -355,6 +355,19 @@ async fn a_callback_for_a_session_stored_final_makes_no_read() {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(reads(), before, "a final session was read again");
+    let metrics = run
+        .client
+        .get(format!("{}/metrics", run.merchant.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("hpp_merchant_callbacks_total{verdict=\"final\"} 1"),
+        "{metrics}"
+    );
     // The session the same merchant has open is read.
     let open = run.session_id("NONE").await;
     let secret = run
@@ -1007,8 +1020,11 @@ async fn a_missing_or_empty_database_stops_the_start_unless_asked_to_create_it()
         config.init_database = false;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let error = serve(config, listener).await.unwrap_err().to_string();
+        // Missing: it cannot be opened without creating it; empty: it has no tables.
         assert!(
-            error.contains("missing or empty") && error.contains("--init-database"),
+            (error.contains("missing or empty") || error.contains("cannot be opened"))
+                && error.contains("--init-database")
+                && error.contains(&url),
             "{error}"
         );
         // Asked to: it starts, and then it starts without being asked.

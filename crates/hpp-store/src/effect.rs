@@ -110,8 +110,39 @@ impl EffectKind {
     }
 
     /// The effect a delivery of `session` with the final status `status` records when it
-    /// makes the session final.
-    pub(crate) fn on_final(status: Status, session: &SessionResponse) -> EffectKind {
+    /// makes the session final: for `COMPLETED`, an order id beats an authorization token,
+    /// which beats nothing; any other final status ends the session.
+    ///
+    /// ```
+    /// use hpp_status::Status;
+    /// use hpp_status::wire::SessionResponse;
+    /// use hpp_store::EffectKind;
+    ///
+    /// let both = SessionResponse {
+    ///     order_id: Some("order-1".into()),
+    ///     authorization_token: Some("tok".into()),
+    ///     ..SessionResponse::default()
+    /// };
+    /// assert_eq!(
+    ///     EffectKind::on_final(Status::Completed, &both),
+    ///     EffectKind::OrderPlacedByKlarna { order_id: "order-1".into(), klarna_reference: None },
+    /// );
+    /// let token = SessionResponse { order_id: None, ..both.clone() };
+    /// assert_eq!(
+    ///     EffectKind::on_final(Status::Completed, &token),
+    ///     EffectKind::PlaceOrder { authorization_token: "tok".into() },
+    /// );
+    /// assert_eq!(
+    ///     EffectKind::on_final(Status::Completed, &SessionResponse::default()),
+    ///     EffectKind::CompletedWithoutReference,
+    /// );
+    /// assert_eq!(
+    ///     EffectKind::on_final(Status::Cancelled, &both),
+    ///     EffectKind::SessionEnded { status: Status::Cancelled },
+    /// );
+    /// ```
+    #[must_use]
+    pub fn on_final(status: Status, session: &SessionResponse) -> EffectKind {
         if status != Status::Completed {
             return EffectKind::SessionEnded { status };
         }
