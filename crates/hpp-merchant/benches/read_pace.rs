@@ -130,7 +130,7 @@ async fn run(args: &Args, latency_ms: u64) -> Pace {
         budgets: Budgets {
             create: 100_000,
             other: 100_000,
-            batch_reads: 100_000,
+            reads: 100_000,
         },
         batch: Some(BatchConfig {
             interval: Duration::from_millis(20),

@@ -151,10 +151,10 @@ pub struct Cli {
     /// live, 50 in the playground). 0: no budget.
     #[arg(long, env = "HPP_MERCHANT_BUDGET_OTHER", default_value_t = Budgets::default().other)]
     pub budget_other: u32,
-    /// Of those, what the batch's reads may use: the rest stays for orders and the reads
-    /// callbacks ask for. 0: no budget of its own.
-    #[arg(long, env = "HPP_MERCHANT_BUDGET_BATCH_READS", default_value_t = Budgets::default().batch_reads)]
-    pub budget_batch_reads: u32,
+    /// Of those, what Read Session calls may use (the batch's and those callbacks ask for):
+    /// the rest stays for orders. 0: no budget of its own.
+    #[arg(long, env = "HPP_MERCHANT_BUDGET_READS", default_value_t = Budgets::default().reads)]
+    pub budget_reads: u32,
     /// A PEM file of certificate authorities to trust for --klarna-url besides the
     /// platform's (SSL_CERT_FILE is honoured too).
     #[arg(long, env = "HPP_MERCHANT_KLARNA_CA", value_name = "FILE")]
@@ -255,7 +255,7 @@ impl Cli {
             budgets: Budgets {
                 create: self.budget_create,
                 other: self.budget_other,
-                batch_reads: self.budget_batch_reads,
+                reads: self.budget_reads,
             },
             klarna_ca: self.klarna_ca.clone(),
         }

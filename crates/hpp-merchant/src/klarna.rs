@@ -85,7 +85,7 @@ pub(crate) enum Read {
 ///
 /// let budgets = Budgets::default();
 /// assert!(budgets.create < 40 && budgets.other < 200); // Klarna's live limits
-/// assert!(budgets.batch_reads < budgets.other); // orders and callback reads keep a share
+/// assert!(budgets.reads < budgets.other); // orders keep a share
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Budgets {
@@ -95,9 +95,10 @@ pub struct Budgets {
     /// Every other call together: reads, orders, disables (default 180: Klarna allows 200
     /// live, 50 in the playground).
     pub other: u32,
-    /// Of `other`, what the batch's reads may use (default 150): the rest is kept for
-    /// placing orders, whose tokens expire, and for the reads callbacks ask for.
-    pub batch_reads: u32,
+    /// Of `other`, what Read Session calls may use, the batch's and those callbacks ask for
+    /// (default 150): the rest is kept for placing orders, whose tokens expire, so that
+    /// orders never wait behind reads.
+    pub reads: u32,
 }
 
 impl Default for Budgets {
@@ -105,7 +106,7 @@ impl Default for Budgets {
         Budgets {
             create: 36,
             other: 180,
-            batch_reads: 150,
+            reads: 150,
         }
     }
 }

@@ -338,8 +338,8 @@ pub(crate) struct Shared {
     /// Reads (after callbacks and by the batch) under way at once:
     /// [`MerchantConfig::reads_in_flight`].
     pub(crate) reads: tokio::sync::Semaphore,
-    /// The batch's share of Klarna's budget for other calls (`None`: no budget).
-    pub(crate) batch_reads: Option<governor::DefaultDirectRateLimiter>,
+    /// The reads' share of Klarna's budget for other calls (`None`: no budget of its own).
+    pub(crate) read_budget: Option<governor::DefaultDirectRateLimiter>,
     /// The pauses between the tries of an effect: from, up to.
     pub(crate) effect_retry: (Duration, Duration),
     pub(crate) metrics: Arc<metrics::Metrics>,
@@ -528,7 +528,7 @@ pub async fn serve(
         cancel: CancellationToken::new(),
         tasks: TaskTracker::new(),
         reads: tokio::sync::Semaphore::new(config.reads_in_flight),
-        batch_reads: klarna::limiter(config.budgets.batch_reads),
+        read_budget: klarna::limiter(config.budgets.reads),
         effect_retry: (config.effects.retry_min, config.effects.retry_max),
         metrics,
         checkout_token: config.checkout_token.clone(),

@@ -59,8 +59,12 @@ async fn read_and_merge(
     read_at: Timestamp,
     source: &'static str,
 ) -> ReadResult {
-    // Reads wait their turn here, not in the database pool's queue, where the effect
-    // worker (orders, within the token's lifetime) would wait behind them.
+    // The reads' share of the budget: orders keep the rest, and never wait behind reads.
+    if let Some(budget) = &shared.read_budget {
+        budget.until_ready().await;
+    }
+    // Reads wait their turn here, not in the database's queue, where the effect worker
+    // (orders, within the token's lifetime) would wait behind them.
     let Ok(_permit) = shared.reads.acquire().await else {
         return ReadResult::Failed; // closed: shutting down
     };
@@ -154,19 +158,18 @@ pub(crate) fn round_was_full(claimed: usize, limit: usize) -> bool {
     claimed >= limit
 }
 
-/// One round of the batch: claims the sessions due, reads them (a few at a time), and says
-/// how many it claimed.
-pub(crate) async fn batch_round(shared: &Arc<Shared>, limit: usize) -> Result<usize, StoreError> {
-    let due = shared.store.due_for_read(Timestamp::now(), limit).await?;
+/// Claims up to `room` sessions due for reading and starts their reads in `reads`; how
+/// many it claimed.
+pub(crate) async fn claim_reads(
+    shared: &Arc<Shared>,
+    room: usize,
+    reads: &mut JoinSet<ReadResult>,
+) -> Result<usize, StoreError> {
+    let due = shared.store.due_for_read(Timestamp::now(), room).await?;
     let claimed = due.len();
-    let mut reads = JoinSet::new();
     for session in due {
         let shared = Arc::clone(shared);
         reads.spawn(async move {
-            // The batch's share of the budget: orders and callback reads keep the rest.
-            if let Some(budget) = &shared.batch_reads {
-                budget.until_ready().await;
-            }
             let read_at = Timestamp::now();
             read_and_observe(
                 &shared,
@@ -178,34 +181,48 @@ pub(crate) async fn batch_round(shared: &Arc<Shared>, limit: usize) -> Result<us
             .await
         });
     }
-    while let Some(done) = reads.join_next().await {
-        if let Err(join) = done {
-            tracing::error!(%join, "a batch read task failed");
-        }
-    }
     Ok(claimed)
 }
 
-/// The batch loop: a round every `interval`, at once again when a round was full.
+/// The batch loop: keeps up to `limit` reads of due sessions under way, claiming more as
+/// reads finish (a slow read never holds up the others), and looking again every
+/// `interval` while fewer are due than there is room for. On shutdown, the reads under way
+/// finish (each within the Klarna timeout).
 pub(crate) async fn batch_loop(shared: Arc<Shared>, interval: Duration, limit: usize) {
     let mut writable = true;
+    let mut reads = JoinSet::new();
+    let mut next_claim = tokio::time::Instant::now();
+    // Claims are writes: made for a quarter of the room at least, not for each read done.
+    let chunk = (limit / 4).max(1);
     loop {
-        let full = if !can_write(&shared, &mut writable, "batch").await {
-            false
-        } else {
-            match batch_round(&shared, limit).await {
-                Ok(claimed) => round_was_full(claimed, limit),
-                Err(error) => {
-                    tracing::error!(%error, "batch round failed");
-                    false
+        let room = limit.saturating_sub(reads.len());
+        if room >= chunk && tokio::time::Instant::now() >= next_claim {
+            let now = tokio::time::Instant::now();
+            next_claim = now + interval;
+            if can_write(&shared, &mut writable, "batch").await {
+                match claim_reads(&shared, room, &mut reads).await {
+                    // As many as there was room for: there may be more due now.
+                    Ok(claimed) if round_was_full(claimed, room) => next_claim = now,
+                    Ok(_) => {}
+                    Err(error) => tracing::error!(%error, "claiming sessions to read failed"),
                 }
             }
-        };
-        // After a full round at once: there may be more.
-        let pause = if full { Duration::ZERO } else { interval };
+        }
+        // Room to claim: wake up when it is time; less: when a read finishes.
+        let room = limit.saturating_sub(reads.len());
         tokio::select! {
-            () = shared.cancel.cancelled() => return,
-            () = tokio::time::sleep(pause) => {}
+            () = shared.cancel.cancelled() => break,
+            Some(done) = reads.join_next(), if !reads.is_empty() => {
+                if let Err(join) = done {
+                    tracing::error!(%join, "a batch read task failed");
+                }
+            }
+            () = tokio::time::sleep_until(next_claim), if room >= chunk => {}
+        }
+    }
+    while let Some(done) = reads.join_next().await {
+        if let Err(join) = done {
+            tracing::error!(%join, "a batch read task failed");
         }
     }
 }

@@ -25,7 +25,10 @@ fn completed(session_id: &str) -> SessionResponse {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_write_fails_alone_in_its_batch() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("store.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("store.db").display()
+    );
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     store
@@ -74,14 +77,22 @@ async fn a_failing_write_fails_alone_in_its_batch() {
             .unwrap();
     assert_eq!(final_sessions, 63, "every good merge committed");
     let effects = store.effects().await.unwrap();
-    assert_eq!(effects.len(), 63, "one effect per good merge, none for the bad one");
+    assert_eq!(
+        effects.len(),
+        63,
+        "one effect per good merge, none for the bad one"
+    );
     assert!(effects.iter().all(|e| e.session_id != "bad"));
     let key: Option<Vec<u8>> =
         sqlx::query_scalar("SELECT precedence_key FROM hpp_session WHERE session_id = 'bad'")
             .fetch_one(&raw)
             .await
             .unwrap();
-    assert_eq!(key.as_deref(), Some(&[1_u8, 2, 3][..]), "the failed merge was rolled back");
+    assert_eq!(
+        key.as_deref(),
+        Some(&[1_u8, 2, 3][..]),
+        "the failed merge was rolled back"
+    );
 }
 
 /// A store closed while writes wait: the writes handed over before are answered, later ones
@@ -89,7 +100,10 @@ async fn a_failing_write_fails_alone_in_its_batch() {
 #[tokio::test]
 async fn writes_after_close_fail_and_never_hang() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("store.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("store.db").display()
+    );
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     store.observe("s1", &completed("s1")).await.unwrap();

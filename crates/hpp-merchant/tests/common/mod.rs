@@ -59,14 +59,14 @@ impl World {
         }
     }
 
-    /// The batch: rounds four times per margin minus lease, so the last read falls inside
-    /// the margin.
+    /// The batch: looks for due sessions four times per margin minus lease, so the last read
+    /// falls inside the margin.
     pub fn batch(&self) -> BatchConfig {
         let schedule = self.read_schedule();
         BatchConfig {
             interval: (schedule.margin - schedule.lease) / 4,
-            // Small: full rounds (the batch goes on at once) happen in every run.
-            limit: 10,
+            // The default: full claims (the batch claims again at once) happen in every run.
+            limit: BatchConfig::default().limit,
             read_schedule: schedule,
         }
     }
