@@ -5,14 +5,17 @@
 //! while writes are in flight, then opens the file with a fresh store: every printed
 //! session must be there, final, with its one effect.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use hpp_status::Status;
-use hpp_status::wire::{ReportedStatus, SessionResponse, Timestamp};
+use common::{at, payload};
+use hpp_status::wire::SessionResponse;
+use hpp_status::{Observation, Status};
 use hpp_store::{EffectKind, Store};
 
 /// The database file the child writes to; its presence selects the child role.
@@ -29,14 +32,8 @@ fn url(path: &std::path::Path) -> String {
 }
 
 fn completed(session_id: &str, n: usize) -> SessionResponse {
-    let at = jiff::Timestamp::from_millisecond(1_557_759_106_288 + n as i64).unwrap();
-    SessionResponse {
-        session_id: Some(session_id.to_owned()),
-        status: Some(ReportedStatus::Known(Status::Completed)),
-        updated_at: Some(Timestamp::try_from(at).unwrap()),
-        authorization_token: Some(format!("tok-{session_id}")),
-        ..SessionResponse::default()
-    }
+    let ms = 1_557_759_106_288 + u64::try_from(n).unwrap();
+    payload(session_id, Observation::new(Status::Completed, at(ms)))
 }
 
 /// The child role: writes until it is killed. Run by `every_observe_that_returned_survives_sigkill`

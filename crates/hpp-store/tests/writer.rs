@@ -2,21 +2,31 @@
 //! write that fails inside a batch fails alone (its savepoint is rolled back; the others of
 //! its batch are committed).
 
+mod common;
+
 use std::time::Duration;
 
-use hpp_status::Status;
-use hpp_status::wire::{ReportedStatus, SessionResponse, Timestamp};
+use common::{at, payload};
+use hpp_status::wire::SessionResponse;
+use hpp_status::{Observation, Status};
 use hpp_store::{Store, StoreError};
 
 fn completed(session_id: &str) -> SessionResponse {
-    let at = jiff::Timestamp::from_millisecond(1_557_759_106_288).unwrap();
-    SessionResponse {
-        session_id: Some(session_id.to_owned()),
-        status: Some(ReportedStatus::Known(Status::Completed)),
-        updated_at: Some(Timestamp::try_from(at).unwrap()),
-        authorization_token: Some(format!("tok-{session_id}")),
-        ..SessionResponse::default()
-    }
+    payload(
+        session_id,
+        Observation::new(Status::Completed, at(1_557_759_106_288)),
+    )
+}
+
+/// A migrated store on a file in `dir`, and its URL.
+async fn file_store(dir: &tempfile::TempDir) -> (Store, String) {
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("store.db").display()
+    );
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    (store, url)
 }
 
 /// 64 merges at once, one of them into a row whose stored key the tracker cannot read (a
@@ -25,12 +35,7 @@ fn completed(session_id: &str) -> SessionResponse {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_write_fails_alone_in_its_batch() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("store.db").display()
-    );
-    let store = Store::connect(&url).await.unwrap();
-    store.migrate().await.unwrap();
+    let (store, url) = file_store(&dir).await;
     store
         .register("bad", "2038-01-19T03:14:07Z".parse().unwrap(), "s")
         .await
@@ -100,12 +105,7 @@ async fn a_failing_write_fails_alone_in_its_batch() {
 #[tokio::test]
 async fn writes_after_close_fail_and_never_hang() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("store.db").display()
-    );
-    let store = Store::connect(&url).await.unwrap();
-    store.migrate().await.unwrap();
+    let (store, _) = file_store(&dir).await;
     store.observe("s1", &completed("s1")).await.unwrap();
     store.close().await;
     let late = tokio::time::timeout(
