@@ -4,9 +4,12 @@
 //! with the model's after every step. A change to the store's statements that the model does
 //! not share fails here.
 //!
-//! Time: the batch's `now` and `read_at` are the model's clock (a tick is ten minutes);
-//! leases are on the database's clock, so the walks use a lease the model never sees end (an
-//! hour in the store) and compare whether an effect is leased, not when its lease ends.
+//! Time: the batch's `now` and `read_at` are the model's clock (a tick is ten minutes).
+//! Effect leases are on the database's clock: the store takes them for an hour, and when the
+//! model's clock ends a lease, the walk moves that row's `lease_until_us` two hours back, so
+//! that the store's own statements (claims, the fencing of `begin_order_attempt`, complete and
+//! release) meet an ended lease where the model does. The comparison is whether an effect is
+//! leased, not until when.
 
 use hpp_model::{Action, Answer, Config, EffKind, Fleet, State};
 use hpp_status::Status;
@@ -184,12 +187,39 @@ mod adapter {
     }
 }
 
-/// The model the walks follow: two instances, one fault, leases that outlive the walk.
+/// The model the walks follow: two instances, one fault, the model's leases.
 fn conformance_model() -> Fleet {
     let mut config = Config::new(2, 1);
     config.symmetry = false; // the adapter's instances are the model's, by position
-    config.timing.lease = 200;
     Fleet::new(config)
+}
+
+/// The database under the store, to end leases when the model's clock does.
+enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Raw {
+    async fn connect(url: &str) -> Raw {
+        if url.starts_with("sqlite:") {
+            Raw::Sqlite(sqlx::SqlitePool::connect(url).await.unwrap())
+        } else {
+            Raw::Postgres(sqlx::PgPool::connect(url).await.unwrap())
+        }
+    }
+
+    /// Ends the lease of the `index`th effect (by id): two hours back, past the store's hour.
+    async fn end_lease(&self, index: usize) {
+        const SQL: &str = "UPDATE hpp_effect SET lease_until_us = lease_until_us - 7200000000 \
+            WHERE id = (SELECT id FROM hpp_effect ORDER BY id LIMIT 1 OFFSET $1)";
+        let offset = i64::try_from(index).unwrap();
+        match self {
+            Raw::Sqlite(pool) => sqlx::query(SQL).bind(offset).execute(pool).await.map(drop),
+            Raw::Postgres(pool) => sqlx::query(SQL).bind(offset).execute(pool).await.map(drop),
+        }
+        .unwrap();
+    }
 }
 
 /// A small deterministic generator (xorshift), so that a failing walk can be replayed by seed.
@@ -208,6 +238,13 @@ impl Walk {
         // Klarna's session completes more often than a uniform choice of its steps would.
         if actions.contains(&Action::Klarna(Status::Completed)) && self.pick(2) == 0 {
             return Action::Klarna(Status::Completed);
+        }
+        // An instance frozen past its lease is what the fencing is for: freeze one often
+        // enough that walks reach takeovers and a frozen holder's late calls.
+        if let Some(freeze) = actions.iter().find(|a| matches!(a, Action::Freeze(_)))
+            && self.pick(4) == 0
+        {
+            return freeze.clone();
         }
         let common: Vec<&Action> = actions.iter().filter(|a| !rare(a)).collect();
         if common.is_empty() || self.pick(6) == 0 {
@@ -315,10 +352,12 @@ async fn compare(store: &hpp_store::Store, s: &State, context: &str) {
 }
 
 /// One walk of up to `steps` steps from seed `seed` on the store at `url`.
-async fn walk(url: &str, seed: u64, steps: usize) -> usize {
+/// How many steps it compared, and whether an effect was claimed again after its lease ended.
+async fn walk(url: &str, seed: u64, steps: usize) -> (usize, bool) {
     let model = conformance_model();
     let timing = model.config.timing;
     let store = adapter::connect(url, &timing).await;
+    let raw = Raw::connect(url).await;
     adapter::register(&store, timing.expires_at).await;
     let mut instances: Vec<adapter::Instance> = (0..model.config.instances)
         .map(|i| adapter::Instance {
@@ -391,13 +430,21 @@ async fn walk(url: &str, seed: u64, steps: usize) -> usize {
                 unreachable!("only the planted defect takes it")
             }
         }
+        // The model's clock ended leases: end them on the database's.
+        for (index, (before, after)) in state.effects.iter().zip(&next.effects).enumerate() {
+            let ended = |e: &hpp_model::EffectRow, now: u8| e.lease_until.is_some_and(|l| l <= now);
+            if !ended(before, state.now) && ended(after, next.now) {
+                raw.end_lease(index).await;
+            }
+        }
         // Non-order effects: the model claims and completes; the adapter claimed above.
         state = next;
         compare(&store, &state, &context).await;
         taken += 1;
     }
+    let took_over = state.effects.iter().any(|e| e.attempts >= 2);
     store.close().await;
-    taken
+    (taken, took_over)
 }
 
 const WALKS: u64 = 32;
@@ -406,11 +453,17 @@ const STEPS: usize = 150;
 /// Walks that reach the interesting rows: how many ended with a completed order effect.
 async fn walks(url_for: impl Fn(u64) -> String) {
     let mut steps = 0;
+    let mut takeovers = 0;
     for seed in 1..=WALKS {
-        steps += walk(&url_for(seed), seed, STEPS).await;
+        let (taken, took_over) = walk(&url_for(seed), seed, STEPS).await;
+        steps += taken;
+        takeovers += usize::from(took_over);
     }
-    println!("{WALKS} walks, {steps} steps compared");
+    println!("{WALKS} walks, {steps} steps compared, {takeovers} with a takeover");
     assert!(steps > usize::try_from(WALKS).unwrap() * 10);
+    // Leases end on the database's clock where the model's end them: some walks see an
+    // effect claimed again.
+    assert!(takeovers > 0, "no walk reached a takeover");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
