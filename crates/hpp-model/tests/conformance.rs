@@ -228,7 +228,22 @@ struct Walk(u64);
 impl Walk {
     /// An action of `actions`: the clock, faults and losses less often than the rest, so
     /// that walks reach completions and orders before the clock runs out.
-    fn choose(&mut self, actions: &[Action]) -> Action {
+    fn choose(&mut self, state: &State, actions: &[Action]) -> Action {
+        // A frozen instance stalls: the clock runs and the other instance works (its lease
+        // ends, the effect is claimed again) before the frozen one takes its late step.
+        if let Some(frozen) = state.instances.iter().position(|i| i.frozen) {
+            let frozen = u8::try_from(frozen).unwrap();
+            if actions.contains(&Action::Tick) && self.pick(2) == 0 {
+                return Action::Tick;
+            }
+            let others: Vec<&Action> = actions
+                .iter()
+                .filter(|a| actor(a) != Some(frozen))
+                .collect();
+            if !others.is_empty() && self.pick(4) != 0 {
+                return others[self.pick(others.len())].clone();
+            }
+        }
         let rare = |a: &Action| {
             matches!(
                 a,
@@ -259,6 +274,30 @@ impl Walk {
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         usize::try_from(self.0 % u64::try_from(n).unwrap()).unwrap()
+    }
+}
+
+/// The instance whose step `action` is, if it is one's.
+fn actor(action: &Action) -> Option<u8> {
+    match *action {
+        Action::BatchClaim(i, _)
+        | Action::BatchMerge(i)
+        | Action::BatchEffects(i)
+        | Action::WebEffects(i)
+        | Action::Claim(i)
+        | Action::Begin(i)
+        | Action::Call(i, _)
+        | Action::RecordAnswer(i)
+        | Action::Complete(i)
+        | Action::Release(i)
+        | Action::Crash(i)
+        | Action::Freeze(i)
+        | Action::Restart(i) => Some(i),
+        Action::Tick
+        | Action::Klarna(_)
+        | Action::Deliver(_)
+        | Action::Duplicate(_)
+        | Action::Lose(_) => None,
     }
 }
 
@@ -375,7 +414,7 @@ async fn walk(url: &str, seed: u64, steps: usize) -> (usize, bool) {
         if actions.is_empty() {
             break;
         }
-        let action = rng.choose(&actions);
+        let action = rng.choose(&state, &actions);
         let next = model.next_state(&state, action.clone()).unwrap();
         let context = format!("seed {seed}, step {step}: {action:?}");
         let e = timing.expires_at;
@@ -503,7 +542,7 @@ fn the_walks_reach_orders_and_conflicts() {
             if actions.is_empty() {
                 break;
             }
-            let action = rng.choose(&actions);
+            let action = rng.choose(&state, &actions);
             state = model.next_state(&state, action).unwrap();
         }
         placed |= state
