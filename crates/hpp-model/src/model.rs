@@ -104,6 +104,7 @@ impl Fleet {
                     batch: BatchPc::Idle,
                     effect: EffectPc::Idle,
                     web: None,
+                    faulted_since_learned: false,
                 })
                 .collect(),
             ghost: Ghost::default(),
@@ -291,6 +292,7 @@ impl Fleet {
         s.ghost.faults += 1;
         if s.ghost.learned_at.is_some() {
             s.ghost.faults_since_learned += 1;
+            s.instances[i].faulted_since_learned = true;
         }
         if let Some((effect, claim, _)) = s.instances[i].effect.holding() {
             let row = &mut s.effects[usize::from(effect)];

@@ -55,10 +55,14 @@ pub fn quiescent(model: &Fleet, s: &State) -> bool {
     actions.iter().all(Action::is_fault)
 }
 
-/// Whether the order is owed: the session completed, and the store learned it early
-/// enough for the faults since ([`Config::slack`](crate::Config::slack)).
+/// Whether the order is owed: the session completed, the store learned it early enough for
+/// the faults since ([`Config::slack`](crate::Config::slack)), and some instance has had no
+/// fault since (when every instance is frozen or down at once, none can place it).
 #[must_use]
 pub fn owed(model: &Fleet, s: &State) -> bool {
+    if s.instances.iter().all(|i| i.faulted_since_learned) {
+        return false;
+    }
     match (s.klarna.token, s.ghost.learned_at) {
         (Some(token), Some(learned)) => {
             u16::from(learned) + u16::from(model.config.slack(s.ghost.faults_since_learned))
