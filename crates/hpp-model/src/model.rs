@@ -238,6 +238,10 @@ impl Fleet {
                 .is_some_and(|h| h.status == Status::Completed)
         {
             s.ghost.learned_at = Some(s.now);
+            // An instance frozen or down when the store learns cannot be counted on.
+            for instance in &mut s.instances {
+                instance.faulted_since_learned = instance.frozen || !instance.up;
+            }
         }
         effects
     }

@@ -56,8 +56,9 @@ pub fn quiescent(model: &Fleet, s: &State) -> bool {
 }
 
 /// Whether the order is owed: the session completed, the store learned it early enough for
-/// the faults since ([`Config::slack`](crate::Config::slack)), and some instance has had no
-/// fault since (when every instance is frozen or down at once, none can place it).
+/// the faults since ([`Config::slack`](crate::Config::slack)), and some instance was running
+/// then and has had no fault since (when every instance is frozen or down at once, none can
+/// place it).
 #[must_use]
 pub fn owed(model: &Fleet, s: &State) -> bool {
     if s.instances.iter().all(|i| i.faulted_since_learned) {

@@ -268,8 +268,8 @@ pub struct Instance {
     /// (Bug [`EffectSecondTx`](crate::Bug::EffectSecondTx)) a callback's merge committed,
     /// its effects not recorded yet.
     pub web: Option<Vec<EffKind>>,
-    /// Ghost: a fault hit it since the store learned of the completion (kept with the
-    /// instance, which the symmetry reorders).
+    /// Ghost: it was frozen or down when the store learned of the completion, or a fault hit
+    /// it since (kept with the instance, which the symmetry reorders).
     pub faulted_since_learned: bool,
 }
 
