@@ -650,19 +650,7 @@ impl Store {
         session_id: &str,
         session: &SessionResponse,
     ) -> Result<Outcome<Timestamp>, StoreError> {
-        let seen = match session.observation() {
-            Ok(seen) => seen,
-            Err(error) => {
-                return Err(self
-                    .unusable(session_id, session, error.to_string(), None)
-                    .await);
-            }
-        };
-        if let Some(other) = session.session_id.as_deref().filter(|&id| id != session_id) {
-            let reason = format!("the payload is session {other:?}'s");
-            return Err(self.unusable(session_id, session, reason, None).await);
-        }
-        let delivery = merge::Delivery::new(session_id, seen, session);
+        let (delivery, seen) = self.usable(session_id, session, None).await?;
         let settled = on_backend!(self, observe(delivery))?;
         Ok(log_merged(session_id, seen, settled.outcome))
     }
@@ -699,19 +687,7 @@ impl Store {
     ) -> Result<Outcome<Timestamp>, StoreError> {
         let read_at_us = time::micros(read_at);
         let read = Some((read_at_us, self.schedule));
-        let seen = match session.observation() {
-            Ok(seen) => seen,
-            Err(error) => {
-                return Err(self
-                    .unusable(session_id, session, error.to_string(), read)
-                    .await);
-            }
-        };
-        if let Some(other) = session.session_id.as_deref().filter(|&id| id != session_id) {
-            let reason = format!("the payload is session {other:?}'s");
-            return Err(self.unusable(session_id, session, reason, read).await);
-        }
-        let delivery = merge::Delivery::new(session_id, seen, session);
+        let (delivery, seen) = self.usable(session_id, session, read).await?;
         let schedule = &self.schedule;
         let settled = on_backend!(self, observe_read(delivery, read_at_us, schedule))?;
         tracing::debug!(session_id, %read_at, "read recorded");
@@ -736,6 +712,29 @@ fn log_merged(
 }
 
 impl Store {
+    /// The delivery a payload for `session_id` makes, or, when the tracker cannot use it,
+    /// the `Unusable` error after the payload (and, for a read, the read) was recorded.
+    async fn usable(
+        &self,
+        session_id: &str,
+        session: &SessionResponse,
+        read: Option<(i64, ReadSchedule)>,
+    ) -> Result<(merge::Delivery, hpp_status::Observation<Timestamp>), StoreError> {
+        let seen = match session.observation() {
+            Ok(seen) => seen,
+            Err(error) => {
+                return Err(self
+                    .unusable(session_id, session, error.to_string(), read)
+                    .await);
+            }
+        };
+        if let Some(other) = session.session_id.as_deref().filter(|&id| id != session_id) {
+            let reason = format!("the payload is session {other:?}'s");
+            return Err(self.unusable(session_id, session, reason, read).await);
+        }
+        Ok((merge::Delivery::new(session_id, seen, session), seen))
+    }
+
     /// Records an unusable payload (and, for a read, the read) and returns the error that
     /// says so (or why it could not even be recorded).
     async fn unusable(

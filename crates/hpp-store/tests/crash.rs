@@ -1,5 +1,5 @@
-//! Durability under SIGKILL: a child process (this test binary again, running the ignored
-//! test `child_observes_until_killed`) opens a SQLite file store and runs 64 tasks of
+//! Durability under SIGKILL: a child process (this test binary again, running this test
+//! with `HPP_STORE_CRASH_CHILD_DATABASE` set) opens a SQLite file store and runs 64 tasks of
 //! concurrent `observe` calls, each making a distinct session final, and prints each
 //! session's id on stdout right after its `observe` returned `Ok`. The parent SIGKILLs it
 //! while writes are in flight, then opens the file with a fresh store: every printed
@@ -36,13 +36,8 @@ fn completed(session_id: &str, n: usize) -> SessionResponse {
     payload(session_id, Observation::new(Status::Completed, at(ms)))
 }
 
-/// The child role: writes until it is killed. Run by `every_observe_that_returned_survives_sigkill`
-/// (with its database in `HPP_STORE_CRASH_CHILD_DATABASE`), never on its own.
-#[test]
-#[ignore = "the child process of every_observe_that_returned_survives_sigkill"]
-fn child_observes_until_killed() {
-    let path = std::env::var_os(CHILD_DATABASE)
-        .unwrap_or_else(|| panic!("the child role needs {CHILD_DATABASE}: run the parent test"));
+/// The child role: writes to the store at `path` until it is killed.
+fn observe_until_killed(path: &std::ffi::OsStr) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -78,15 +73,19 @@ fn child_observes_until_killed() {
     });
 }
 
+/// The parent role, and (this binary run again with its database in `CHILD_DATABASE`) the
+/// child's.
 #[test]
 fn every_observe_that_returned_survives_sigkill() {
+    if let Some(path) = std::env::var_os(CHILD_DATABASE) {
+        return observe_until_killed(&path);
+    }
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("crash.db");
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "child_observes_until_killed",
-            "--ignored",
+            "every_observe_that_returned_survives_sigkill",
             "--nocapture",
             "--test-threads=1",
         ])
