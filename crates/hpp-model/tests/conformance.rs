@@ -122,8 +122,17 @@ mod adapter {
         instance.effect = claimed.pop();
     }
 
+    /// What `begin_order_attempt` did.
+    pub struct Began {
+        /// The call was recorded (to be sent).
+        pub sent: bool,
+        /// The claim was lost, and the release the merchant then tries went through (it
+        /// must not: the claim no longer holds the effect).
+        pub released: bool,
+    }
+
     /// `begin_order_attempt`; on a lost claim, the release the merchant then tries.
-    pub async fn begin(store: &Store, instance: &mut Instance) -> bool {
+    pub async fn begin(store: &Store, instance: &mut Instance) -> Began {
         let effect = instance.effect.as_ref().unwrap();
         let key = format!("hpp-merchant-effect-{}", effect.id);
         match store
@@ -132,17 +141,22 @@ mod adapter {
         {
             Ok(call) => {
                 instance.call = Some(call);
-                true
+                Began {
+                    sent: true,
+                    released: false,
+                }
             }
             Err(StoreError::LeaseLost { .. }) => {
-                assert!(
-                    store
-                        .release_effect_for(effect, Duration::ZERO)
-                        .await
-                        .is_err()
-                );
+                let released = match store.release_effect_for(effect, Duration::ZERO).await {
+                    Ok(()) => true,
+                    Err(StoreError::LeaseLost { .. }) => false,
+                    Err(error) => panic!("{error}"),
+                };
                 instance.effect = None;
-                false
+                Began {
+                    sent: false,
+                    released,
+                }
             }
             Err(error) => panic!("{error}"),
         }
@@ -222,13 +236,194 @@ impl Raw {
     }
 }
 
+/// The late step of an instance whose claim was taken over, taken while the new claim holds
+/// the lease and has not completed the effect: the only moment where the claim's number
+/// (`attempts = $2` in the store's statements) is all that refuses it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Stale {
+    /// `begin_order_attempt`.
+    Begin,
+    /// `complete_effect`.
+    Complete,
+    /// `release_effect_for`.
+    Release,
+}
+
+impl Stale {
+    /// The stale step `action` is in `state`, if it is one.
+    fn of(state: &State, action: &Action) -> Option<Stale> {
+        let (i, stale) = match *action {
+            Action::Begin(i) => (i, Stale::Begin),
+            Action::Complete(i) => (i, Stale::Complete),
+            Action::Release(i) => (i, Stale::Release),
+            _ => return None,
+        };
+        let (effect, claim, _) = state.instances[usize::from(i)].effect.holding()?;
+        let row = &state.effects[usize::from(effect)];
+        (row.attempts != claim && row.held_by(row.attempts, state.now)).then_some(stale)
+    }
+}
+
+/// How many stale steps of each kind a walk took.
+#[derive(Clone, Copy, Default, Debug)]
+struct StaleSteps {
+    begin: usize,
+    complete: usize,
+    release: usize,
+}
+
+impl StaleSteps {
+    fn count(&mut self, stale: Stale) {
+        match stale {
+            Stale::Begin => self.begin += 1,
+            Stale::Complete => self.complete += 1,
+            Stale::Release => self.release += 1,
+        }
+    }
+
+    fn add(&mut self, other: StaleSteps) {
+        self.begin += other.begin;
+        self.complete += other.complete;
+        self.release += other.release;
+    }
+}
+
+/// How a walk chooses among the enabled actions.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Strategy {
+    /// The clock, faults and losses less often than the rest.
+    Uniform,
+    /// After a takeover, the frozen holder's late step first: the walk freezes an instance
+    /// holding an effect at the step `aim` names (`Claimed`: before `begin_order_attempt`;
+    /// `Completing`: before `complete_effect`; `Releasing`, after a lost answer: before
+    /// `release_effect_for`), lets its lease end, has the other instance claim the effect,
+    /// and then prefers the frozen instance's steps while the new claim holds it. Every
+    /// choice is among the model's enabled actions, by the walk's seed; what the store
+    /// answers is left to the comparison.
+    Hunt(Stage),
+}
+
+/// Where a hunting walk freezes the holder.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Stage {
+    Claimed,
+    Completing,
+    Releasing,
+}
+
+impl Strategy {
+    /// The strategy of walk `n` of `walks`: the first half uniform, the rest hunting, aims
+    /// in turn.
+    fn of(n: u64, walks: u64) -> Strategy {
+        if n <= walks / 2 {
+            return Strategy::Uniform;
+        }
+        match n % 3 {
+            0 => Strategy::Hunt(Stage::Claimed),
+            1 => Strategy::Hunt(Stage::Completing),
+            _ => Strategy::Hunt(Stage::Releasing),
+        }
+    }
+}
+
 /// A small deterministic generator (xorshift), so that a failing walk can be replayed by seed.
-struct Walk(u64);
+struct Walk {
+    state: u64,
+    strategy: Strategy,
+}
 
 impl Walk {
+    fn new(seed: u64, strategy: Strategy) -> Walk {
+        Walk {
+            state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            strategy,
+        }
+    }
+
+    /// An action of `actions`, by the walk's strategy.
+    fn choose(&mut self, state: &State, actions: &[Action]) -> Action {
+        if let Strategy::Hunt(aim) = self.strategy
+            && let Some(action) = self.hunt(aim, state, actions)
+        {
+            return action;
+        }
+        self.uniform(state, actions)
+    }
+
+    /// The hunting walk's preference, if it has one here (three times in four).
+    fn hunt(&mut self, aim: Stage, state: &State, actions: &[Action]) -> Option<Action> {
+        let prefer = |walk: &mut Walk, wanted: &[&Action]| -> Option<Action> {
+            (!wanted.is_empty() && walk.pick(4) != 0)
+                .then(|| wanted[walk.pick(wanted.len())].clone())
+        };
+        let frozen = state
+            .instances
+            .iter()
+            .enumerate()
+            .find_map(|(n, i)| Some((n, i.effect.holding()?)).filter(|_| i.frozen));
+        if let Some((n, (effect, claim, _))) = frozen {
+            let n = u8::try_from(n).unwrap();
+            let row = &state.effects[usize::from(effect)];
+            let mine = |a: &&Action| actor(a) == Some(n) && !a.is_fault();
+            let wanted: Vec<&Action> = if row.attempts != claim {
+                if !row.held_by(row.attempts, state.now) {
+                    return None; // the new claim is over: nothing left to hunt
+                }
+                // Taken over, the new claim holding it: the frozen holder's late steps.
+                actions.iter().filter(mine).collect()
+            } else if row.claimable(state.now) {
+                // Its lease ended: the other instance claims it.
+                actions
+                    .iter()
+                    .filter(|a| matches!(a, Action::Claim(j) if *j != n))
+                    .collect()
+            } else {
+                // Not yet: the clock, or anything but the frozen holder's steps.
+                let tick: Vec<&Action> = actions.iter().filter(|a| **a == Action::Tick).collect();
+                if tick.is_empty() {
+                    actions.iter().filter(|a| !mine(a)).collect()
+                } else {
+                    tick
+                }
+            };
+            return prefer(self, &wanted);
+        }
+        // Reach the aimed step (a lost answer first, for a release), then freeze there.
+        let at_aim = |i: &hpp_model::Instance| {
+            !i.frozen
+                && matches!(
+                    (aim, i.effect),
+                    (Stage::Claimed, hpp_model::EffectPc::Claimed { .. })
+                        | (Stage::Completing, hpp_model::EffectPc::Completing { .. })
+                        | (Stage::Releasing, hpp_model::EffectPc::Releasing { .. })
+                )
+        };
+        // A create order call is what a begin or a release needs: Klarna's session completes.
+        let order = aim != Stage::Completing;
+        let wanted: Vec<&Action> = actions
+            .iter()
+            .filter(|a| match a {
+                Action::Freeze(i) => at_aim(&state.instances[usize::from(*i)]),
+                Action::Call(_, lost) => *lost && aim == Stage::Releasing,
+                Action::Klarna(to) => order && matches!(to, Status::InProgress | Status::Completed),
+                _ => false,
+            })
+            .collect();
+        if !wanted.is_empty() {
+            return prefer(self, &wanted);
+        }
+        // Keep the one fault for the aimed freeze.
+        let spare: Vec<Action> = actions
+            .iter()
+            .filter(|a| !matches!(a, Action::Crash(_) | Action::Freeze(_)))
+            .cloned()
+            .collect();
+        (!spare.is_empty() && spare.len() < actions.len()).then(|| self.uniform(state, &spare))
+    }
+
     /// An action of `actions`: the clock, faults and losses less often than the rest, so
     /// that walks reach completions and orders before the clock runs out.
-    fn choose(&mut self, state: &State, actions: &[Action]) -> Action {
+    fn uniform(&mut self, state: &State, actions: &[Action]) -> Action {
         // A frozen instance stalls: the clock runs and the other instance works (its lease
         // ends, the effect is claimed again) before the frozen one takes its late step.
         if let Some(frozen) = state.instances.iter().position(|i| i.frozen) {
@@ -270,10 +465,10 @@ impl Walk {
     }
 
     fn pick(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        usize::try_from(self.0 % u64::try_from(n).unwrap()).unwrap()
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        usize::try_from(self.state % u64::try_from(n).unwrap()).unwrap()
     }
 }
 
@@ -390,9 +585,19 @@ async fn compare(store: &hpp_store::Store, s: &State, context: &str) {
     assert_eq!(calls, modelled, "order attempts, {context}");
 }
 
-/// One walk of up to `steps` steps from seed `seed` on the store at `url`.
-/// How many steps it compared, and whether an effect was claimed again after its lease ended.
-async fn walk(url: &str, seed: u64, steps: usize) -> (usize, bool) {
+/// What a walk reached.
+#[derive(Default)]
+struct Reached {
+    /// Steps compared.
+    steps: usize,
+    /// Whether an effect was claimed again after its lease ended.
+    took_over: bool,
+    /// The stale steps taken (each compared).
+    stale: StaleSteps,
+}
+
+/// One walk of up to `steps` steps from seed `seed`, by `strategy`, on the store at `url`.
+async fn walk(url: &str, seed: u64, strategy: Strategy, steps: usize) -> Reached {
     let model = conformance_model();
     let timing = model.config.timing;
     let store = adapter::connect(url, &timing).await;
@@ -406,8 +611,8 @@ async fn walk(url: &str, seed: u64, steps: usize) -> (usize, bool) {
         })
         .collect();
     let mut state = model.initial();
-    let mut rng = Walk(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-    let mut taken = 0;
+    let mut rng = Walk::new(seed, strategy);
+    let mut reached = Reached::default();
     for step in 0..steps {
         let mut actions = Vec::new();
         model.actions(&state, &mut actions);
@@ -415,8 +620,14 @@ async fn walk(url: &str, seed: u64, steps: usize) -> (usize, bool) {
             break;
         }
         let action = rng.choose(&state, &actions);
+        let stale = Stale::of(&state, &action);
         let next = model.next_state(&state, action.clone()).unwrap();
-        let context = format!("seed {seed}, step {step}: {action:?}");
+        let late = stale.map_or(String::new(), |stale| {
+            format!(" (late {stale:?} of a claim taken over)")
+        });
+        let context = format!("walk {seed} ({strategy:?}), step {step}: {action:?}{late}");
+        // What `begin_order_attempt` did, checked against the model after the rows.
+        let mut began = None;
         let e = timing.expires_at;
         match action {
             Action::Tick
@@ -440,12 +651,12 @@ async fn walk(url: &str, seed: u64, steps: usize) -> (usize, bool) {
             }
             Action::Claim(i) => adapter::claim(&store, &mut instances[usize::from(i)]).await,
             Action::Begin(i) => {
-                let sent = adapter::begin(&store, &mut instances[usize::from(i)]).await;
+                let did = adapter::begin(&store, &mut instances[usize::from(i)]).await;
                 let modelled = matches!(
                     next.instances[usize::from(i)].effect,
                     hpp_model::EffectPc::Calling { .. }
                 );
-                assert_eq!(sent, modelled, "{context}");
+                began = Some((did, modelled));
             }
             Action::RecordAnswer(i) => {
                 let hpp_model::EffectPc::Answered { answer, .. } =
@@ -479,30 +690,53 @@ async fn walk(url: &str, seed: u64, steps: usize) -> (usize, bool) {
         // Non-order effects: the model claims and completes; the adapter claimed above.
         state = next;
         compare(&store, &state, &context).await;
-        taken += 1;
+        if let Some((did, modelled)) = began {
+            assert_eq!(did.sent, modelled, "create order call sent, {context}");
+            assert!(
+                !did.released,
+                "the release of a lost claim went through, {context}"
+            );
+        }
+        reached.steps += 1;
+        if let Some(stale) = stale {
+            reached.stale.count(stale);
+        }
     }
-    let took_over = state.effects.iter().any(|e| e.attempts >= 2);
+    reached.took_over = state.effects.iter().any(|e| e.attempts >= 2);
     store.close().await;
-    (taken, took_over)
+    reached
 }
 
-const WALKS: u64 = 32;
+/// Walks: the first half uniform, the second hunting (see [`Strategy::of`]).
+const WALKS: u64 = 64;
 const STEPS: usize = 150;
 
-/// Walks that reach the interesting rows: how many ended with a completed order effect.
+/// Every walk on the store, each on a database of its own (`url_for(walk)`); then whether
+/// they reached what they must compare.
 async fn walks(url_for: impl Fn(u64) -> String) {
     let mut steps = 0;
     let mut takeovers = 0;
+    let mut stale = StaleSteps::default();
     for seed in 1..=WALKS {
-        let (taken, took_over) = walk(&url_for(seed), seed, STEPS).await;
-        steps += taken;
-        takeovers += usize::from(took_over);
+        let reached = walk(&url_for(seed), seed, Strategy::of(seed, WALKS), STEPS).await;
+        steps += reached.steps;
+        takeovers += usize::from(reached.took_over);
+        stale.add(reached.stale);
     }
-    println!("{WALKS} walks, {steps} steps compared, {takeovers} with a takeover");
+    println!(
+        "{WALKS} walks, {steps} steps compared, {takeovers} with a takeover, late steps of a \
+         claim taken over while the new claim held the effect: {stale:?}"
+    );
     assert!(steps > usize::try_from(WALKS).unwrap() * 10);
     // Leases end on the database's clock where the model's end them: some walks see an
     // effect claimed again.
     assert!(takeovers > 0, "no walk reached a takeover");
+    // And the hunting walks take the steps that only the claim's number refuses: without
+    // `attempts = $2` in a statement, the store would take them and the rows would differ.
+    assert!(
+        stale.begin > 0 && stale.complete > 0 && stale.release > 0,
+        "the walks did not reach every late step of a claim taken over: {stale:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -535,7 +769,7 @@ fn the_walks_reach_orders_and_conflicts() {
     let (mut placed, mut lost, mut conflict) = (false, false, false);
     for seed in 1..=WALKS {
         let mut state = model.initial();
-        let mut rng = Walk(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut rng = Walk::new(seed, Strategy::of(seed, WALKS));
         for _ in 0..STEPS {
             let mut actions = Vec::new();
             model.actions(&state, &mut actions);
