@@ -4,6 +4,11 @@
 //! with the model's after every step. A change to the store's statements that the model does
 //! not share fails here.
 //!
+//! Half of the walks are uniform; the other half hunt for the steps the fencing is for (see
+//! [`Strategy::Hunt`]), and the test fails unless they reach each of them: without
+//! `attempts = $2` in `begin_order_attempt`, `complete_effect` or `release_effect_for`, the
+//! rows then differ.
+//!
 //! Time: the batch's `now` and `read_at` are the model's clock (a tick is ten minutes).
 //! Effect leases are on the database's clock: the store takes them for an hour, and when the
 //! model's clock ends a lease, the walk moves that row's `lease_until_us` two hours back, so
