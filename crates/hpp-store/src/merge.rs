@@ -8,7 +8,7 @@ use crate::effect::EffectKind;
 use crate::{StoreError, time};
 
 /// One usable delivery, ready for the database.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Delivery {
     pub session_id: String,
     pub seen: Observation<Timestamp>,

@@ -522,20 +522,42 @@ async fn reads_due(backend: Backend) {
         ..payload("no-expiry", obs(Status::Back, t0))
     };
     store.observe("no-expiry", &no_expiry).await.unwrap();
+    // A session that became final after an open status is not due.
+    for seen in [
+        obs(Status::InProgress, t0 - 2 * MINUTE),
+        obs(Status::Cancelled, t0 - MINUTE),
+    ] {
+        let became_final = payload("became-final", seen);
+        store.observe("became-final", &became_final).await.unwrap();
+    }
+    // A session seen first without an expiry takes the first one a later payload has, and
+    // keeps it.
+    for (seen, expires_at) in [
+        (obs(Status::InProgress, t0 - 3 * MINUTE), None),
+        (obs(Status::Back, t0 - 2 * MINUTE), Some(at(t0 + 90 * MINUTE))),
+        (obs(Status::Back, t0 - MINUTE), Some(at(t0 + 200 * MINUTE))),
+    ] {
+        let late_expiry = SessionResponse {
+            expires_at,
+            ..payload("late-expiry", seen)
+        };
+        store.observe("late-expiry", &late_expiry).await.unwrap();
+    }
 
     let due = store.due_for_read(at(t0), 100).await.unwrap();
     let ids: Vec<&str> = due.iter().map(|d| d.session_id.as_str()).collect();
-    assert_eq!(ids, ["near", "far", "observed"]);
+    assert_eq!(ids, ["near", "late-expiry", "far", "observed"]);
     assert_eq!(due[0].expires_at, at(t0 + 30 * MINUTE));
+    assert_eq!(due[1].expires_at, at(t0 + 90 * MINUTE));
     assert_eq!(due[0].tracker, Tracker::new());
-    assert_eq!(due[2].tracker.status(), Some(Status::Back));
+    assert_eq!(due[3].tracker.status(), Some(Status::Back));
     assert_eq!(due[0].last_read_at, None);
     // Claimed: nobody else gets them until the lease (1 minute) ends.
     assert!(due_ids(&store, t0).await.is_empty());
     assert!(due_ids(&store, t0 + MINUTE - 1).await.is_empty());
     assert_eq!(
         due_ids(&store, t0 + MINUTE).await,
-        ["near", "far", "observed"]
+        ["near", "late-expiry", "far", "observed"]
     );
     // The limit takes the nearest first.
     let next = store.due_for_read(at(t0 + 2 * MINUTE), 1).await.unwrap();

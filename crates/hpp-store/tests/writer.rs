@@ -1,6 +1,6 @@
 //! The SQLite writer's batches: writes handed over together are committed together, and a
-//! write that fails inside a batch fails alone (its savepoint is rolled back; the others of
-//! its batch are committed).
+//! write that fails inside a batch fails alone (the batch is rolled back and runs again
+//! without it: nothing it wrote stays, the others of its batch are committed).
 
 mod common;
 
