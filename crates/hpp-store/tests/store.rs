@@ -534,7 +534,10 @@ async fn reads_due(backend: Backend) {
     // keeps it.
     for (seen, expires_at) in [
         (obs(Status::InProgress, t0 - 3 * MINUTE), None),
-        (obs(Status::Back, t0 - 2 * MINUTE), Some(at(t0 + 90 * MINUTE))),
+        (
+            obs(Status::Back, t0 - 2 * MINUTE),
+            Some(at(t0 + 90 * MINUTE)),
+        ),
         (obs(Status::Back, t0 - MINUTE), Some(at(t0 + 200 * MINUTE))),
     ] {
         let late_expiry = SessionResponse {
