@@ -471,3 +471,72 @@ pub(crate) async fn order_attempts(
 ) -> Result<Vec<crate::order::AttemptRow>, StoreError> {
     run!(read, db, (effect_id) => order_attempts(effect_id))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write that runs `sql`, statement by statement.
+    fn statements(sql: &'static [&'static str]) -> Work<()> {
+        work(sql, |conn, sql| {
+            Box::pin(async move {
+                for &statement in sql {
+                    sqlx::query(statement)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(StoreError::database("running a test statement"))?;
+                }
+                Ok(())
+            })
+        })
+    }
+
+    /// A batch whose `COMMIT` fails (a deferred foreign key left violated) is reported as
+    /// such, and the writer goes on: on a file with a new connection, in memory with the one
+    /// connection the database lives in (a new one would be a new, empty database).
+    #[tokio::test]
+    async fn a_failed_commit_fails_its_batch_and_the_database_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("store.db").display()
+        );
+        for url in ["sqlite::memory:", file.as_str()] {
+            let db = connect(url, &StoreOptions::default()).await.unwrap();
+            migrate(&db).await.unwrap();
+            let kept = &[
+                "CREATE TABLE kept (x INTEGER)",
+                "INSERT INTO kept VALUES (1)",
+            ];
+            db.write(statements(kept)).await.unwrap();
+            let violating = &[
+                "PRAGMA defer_foreign_keys = ON",
+                "INSERT INTO hpp_effect (session_id, kind, status, created_at_us) \
+                 VALUES ('nobody', 'session_ended', 'CANCELLED', 0)",
+            ];
+            let error = db.write(statements(violating)).await.unwrap_err();
+            assert!(
+                matches!(
+                    error,
+                    StoreError::WriteBatch {
+                        operation: "committing a batch of writes",
+                        writes: 1,
+                        ..
+                    }
+                ),
+                "{url}: {error:?}"
+            );
+            let count = work((), |conn, ()| {
+                Box::pin(async move {
+                    sqlx::query_scalar::<_, i64>("SELECT count(*) FROM kept")
+                        .fetch_one(conn)
+                        .await
+                        .map_err(StoreError::database("counting"))
+                })
+            });
+            assert_eq!(db.write(count).await.unwrap(), 1, "{url}");
+            assert_eq!(effect_backlog(&db).await.unwrap().0, 0, "{url}");
+            close(&db).await;
+        }
+    }
+}
