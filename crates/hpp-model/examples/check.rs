@@ -6,6 +6,11 @@
 //! cargo run --release -p hpp-model --example check -- --instances 3 --crashes 2
 //! cargo run --release -p hpp-model --example check -- --instances 2 --crashes 1 --bug no-fencing
 //! ```
+//!
+//! `--search dfs` explores depth first: it keeps only a fingerprint of each state seen (8
+//! bytes, where breadth first also keeps each state's parent and the whole frontier), so
+//! larger configurations fit in memory; the counts are the same, a counterexample's trace
+//! is not the shortest.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -13,11 +18,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use hpp_model::{Bug, Config, Fleet, properties, render};
-use stateright::{Checker as _, Model as _};
+use stateright::{Checker, Model as _};
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: check [--instances N] [--crashes N] [--klarna-steps N] [--duplicates N] [--lost-answers N] [--anomaly true|false] [--threads N] [--bug {}]",
+        "usage: check [--instances N] [--crashes N] [--klarna-steps N] [--duplicates N] [--lost-answers N] [--anomaly true|false] [--threads N] [--search bfs|dfs] [--bug {}]",
         Bug::ALL.map(Bug::name).join("|")
     );
     ExitCode::from(2)
@@ -26,6 +31,7 @@ fn usage() -> ExitCode {
 fn main() -> ExitCode {
     let (mut instances, mut crashes, mut threads, mut bug) = (2_u8, 1_u8, 2_usize, None);
     let (mut klarna_steps, mut duplicates, mut lost, mut anomaly) = (None, None, None, None);
+    let mut depth_first = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let Some(value) = args.next() else {
@@ -40,6 +46,13 @@ fn main() -> ExitCode {
             "--lost-answers" => value.parse().map(|v| lost = Some(v)).is_ok(),
             "--anomaly" => value.parse().map(|v| anomaly = Some(v)).is_ok(),
             "--bug" => Bug::from_name(&value).map(|b| bug = Some(b)).is_some(),
+            "--search" => match value.as_str() {
+                "bfs" | "dfs" => {
+                    depth_first = value == "dfs";
+                    true
+                }
+                _ => false,
+            },
             _ => false,
         };
         if !ok {
@@ -59,7 +72,12 @@ fn main() -> ExitCode {
     let model = Fleet::new(config);
     println!("{config:?}");
     let started = Instant::now();
-    let checker = model.clone().checker().threads(threads).spawn_bfs().join();
+    let builder = model.clone().checker().threads(threads);
+    let checker: Box<dyn Checker<Fleet>> = if depth_first {
+        Box::new(builder.spawn_dfs().join())
+    } else {
+        Box::new(builder.spawn_bfs().join())
+    };
     let elapsed = started.elapsed();
     println!(
         "instances {instances}, faults {crashes}: {} states ({} unique), max depth {}, {:.1} s",
