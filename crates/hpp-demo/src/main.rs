@@ -19,6 +19,11 @@ use tracing_subscriber::EnvFilter;
 
 /// Runs the hostile HPP simulator and the reference merchant together, and shows that
 /// every order owed is placed exactly once and no forged callback is acted on.
+///
+/// The merchant is one instance on SQLite, which sustains about 1,900 Read Session reads
+/// and merges a second against this simulator, 600 a second when every read takes 100 ms
+/// (`cargo bench -p hpp-merchant --bench read_pace`; Klarna allows a merchant 200): the
+/// checkouts here need a small part of that.
 #[derive(Debug, Parser)]
 #[command(name = "hpp-demo", version)]
 struct Cli {
