@@ -158,6 +158,63 @@ pub(crate) fn round_was_full(claimed: usize, limit: usize) -> bool {
     claimed >= limit
 }
 
+/// The fewest sessions the batch claims at once when `limit` reads may be under way: a
+/// quarter of them (at least one). Claims are writes: made for a quarter of the room, not for
+/// each read that finishes.
+pub(crate) fn claim_chunk(limit: usize) -> usize {
+    (limit / 4).max(1)
+}
+
+/// When the batch claims sessions to read: the loop's decisions, without its I/O.
+#[derive(Debug)]
+pub(crate) struct ClaimPace {
+    limit: usize,
+    chunk: usize,
+    interval: Duration,
+    next_claim: tokio::time::Instant,
+}
+
+impl ClaimPace {
+    /// Up to `limit` reads under way; a look for due sessions every `interval` while fewer
+    /// are due than there is room for. The first claim may be made at once.
+    pub(crate) fn new(limit: usize, interval: Duration, now: tokio::time::Instant) -> ClaimPace {
+        ClaimPace {
+            limit,
+            chunk: claim_chunk(limit),
+            interval,
+            next_claim: now,
+        }
+    }
+
+    /// How many sessions to claim now, with `under_way` reads under way: none before the
+    /// next claim is due or while there is room for less than a chunk.
+    pub(crate) fn room(&self, under_way: usize, now: tokio::time::Instant) -> Option<usize> {
+        let room = self.limit.saturating_sub(under_way);
+        (room >= self.chunk && now >= self.next_claim).then_some(room)
+    }
+
+    /// A claim for `room` was made at `now` and took `claimed` (`None`: it failed): as many
+    /// as there was room for means there may be more due now; fewer, or a failure, means
+    /// looking again after the interval.
+    pub(crate) fn claimed(
+        &mut self,
+        room: usize,
+        claimed: Option<usize>,
+        now: tokio::time::Instant,
+    ) {
+        self.next_claim = match claimed {
+            Some(claimed) if round_was_full(claimed, room) => now,
+            _ => now + self.interval,
+        };
+    }
+
+    /// When the loop should wake up to claim, with `under_way` reads under way: never while
+    /// there is room for less than a chunk (a read finishing wakes it instead).
+    pub(crate) fn wake_at(&self, under_way: usize) -> Option<tokio::time::Instant> {
+        (self.limit.saturating_sub(under_way) >= self.chunk).then_some(self.next_claim)
+    }
+}
+
 /// Claims up to `room` sessions due for reading and starts their reads in `reads`; how
 /// many it claimed.
 pub(crate) async fn claim_reads(
@@ -191,25 +248,23 @@ pub(crate) async fn claim_reads(
 pub(crate) async fn batch_loop(shared: Arc<Shared>, interval: Duration, limit: usize) {
     let mut writable = true;
     let mut reads = JoinSet::new();
-    let mut next_claim = tokio::time::Instant::now();
-    // Claims are writes: made for a quarter of the room at least, not for each read done.
-    let chunk = (limit / 4).max(1);
+    let mut pace = ClaimPace::new(limit, interval, tokio::time::Instant::now());
     loop {
-        let room = limit.saturating_sub(reads.len());
-        if room >= chunk && tokio::time::Instant::now() >= next_claim {
-            let now = tokio::time::Instant::now();
-            next_claim = now + interval;
-            if can_write(&shared, &mut writable, "batch").await {
-                match claim_reads(&shared, room, &mut reads).await {
-                    // As many as there was room for: there may be more due now.
-                    Ok(claimed) if round_was_full(claimed, room) => next_claim = now,
-                    Ok(_) => {}
-                    Err(error) => tracing::error!(%error, "claiming sessions to read failed"),
-                }
-            }
+        let now = tokio::time::Instant::now();
+        if let Some(room) = pace.room(reads.len(), now) {
+            let claimed = if can_write(&shared, &mut writable, "batch").await {
+                claim_reads(&shared, room, &mut reads)
+                    .await
+                    .inspect_err(
+                        |error| tracing::error!(%error, "claiming sessions to read failed"),
+                    )
+                    .ok()
+            } else {
+                None
+            };
+            pace.claimed(room, claimed, now);
         }
-        // Room to claim: wake up when it is time; less: when a read finishes.
-        let room = limit.saturating_sub(reads.len());
+        let wake_at = pace.wake_at(reads.len());
         tokio::select! {
             () = shared.cancel.cancelled() => break,
             Some(done) = reads.join_next(), if !reads.is_empty() => {
@@ -217,7 +272,8 @@ pub(crate) async fn batch_loop(shared: Arc<Shared>, interval: Duration, limit: u
                     tracing::error!(%join, "a batch read task failed");
                 }
             }
-            () = tokio::time::sleep_until(next_claim), if room >= chunk => {}
+            // Without a time to wake up at, the arm is off (its `now` is never waited for).
+            () = tokio::time::sleep_until(wake_at.unwrap_or(now)), if wake_at.is_some() => {}
         }
     }
     while let Some(done) = reads.join_next().await {
@@ -548,5 +604,43 @@ mod tests {
         assert!(round_was_full(10, 10));
         assert!(!round_was_full(9, 10));
         assert!(round_was_full(11, 10));
+    }
+
+    #[test]
+    fn the_batch_claims_a_quarter_of_its_reads_at_once() {
+        assert_eq!(claim_chunk(64), 16);
+        assert_eq!(claim_chunk(100), 25);
+        assert_eq!(claim_chunk(7), 1);
+        assert_eq!(claim_chunk(1), 1);
+        assert_eq!(claim_chunk(0), 1);
+    }
+
+    #[test]
+    fn the_batch_claims_when_due_and_there_is_room_for_a_chunk() {
+        let start = tokio::time::Instant::now();
+        let second = Duration::from_secs(1);
+        let mut pace = ClaimPace::new(8, second, start);
+        // At once, for the whole room; with room for less than a chunk (2), not at all.
+        assert_eq!(pace.room(0, start), Some(8));
+        assert_eq!(pace.room(5, start), Some(3));
+        assert_eq!(pace.room(7, start), None);
+        assert_eq!(pace.wake_at(7), None);
+        assert_eq!(pace.wake_at(6), Some(start));
+        // Fewer due than there was room for: the next look is an interval later.
+        pace.claimed(8, Some(3), start);
+        assert_eq!(pace.room(3, start), None);
+        assert_eq!(pace.room(3, start + second / 2), None);
+        assert_eq!(pace.wake_at(3), Some(start + second));
+        assert_eq!(pace.room(3, start + second), Some(5));
+        // As many as there was room for: maybe more due, so at once (when there is room).
+        let later = start + second;
+        pace.claimed(5, Some(5), later);
+        assert_eq!(pace.wake_at(8), None);
+        assert_eq!(pace.room(6, later), Some(2));
+        assert_eq!(pace.wake_at(6), Some(later));
+        // A failed claim: again after the interval.
+        pace.claimed(2, None, later);
+        assert_eq!(pace.room(0, later), None);
+        assert_eq!(pace.room(0, later + second), Some(8));
     }
 }

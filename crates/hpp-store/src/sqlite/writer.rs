@@ -43,9 +43,6 @@ pub(crate) type Work<T> =
 /// The most writes one transaction holds: bounds a batch's time and its callers' wait.
 pub(crate) const MAX_BATCH: usize = 256;
 
-/// How many writes may wait for the writer before callers wait to hand theirs over.
-const QUEUE: usize = 4 * MAX_BATCH;
-
 /// A handle on the writer task; cheap to clone. The task ends when every handle is gone.
 #[derive(Clone, Debug)]
 pub(crate) struct Writer {
@@ -122,7 +119,9 @@ impl Writer {
         options: SqliteConnectOptions,
         reopen: bool,
     ) -> Writer {
-        let (jobs, inbox) = mpsc::channel(QUEUE);
+        // A batch's worth of writes waits while the writer commits another; beyond that,
+        // callers wait to hand theirs over (the writer takes no more at once anyway).
+        let (jobs, inbox) = mpsc::channel(MAX_BATCH);
         let link = Link {
             options,
             conn: Some(conn),
