@@ -474,6 +474,9 @@ pub(crate) async fn order_attempts(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use super::writer::MAX_BATCH;
     use super::*;
 
     /// A write that runs `sql`, statement by statement.
@@ -489,6 +492,119 @@ mod tests {
                 Ok(())
             })
         })
+    }
+
+    /// The statements of a write whose `COMMIT` fails: a deferred foreign key left violated.
+    const VIOLATING: &[&str] = &[
+        "PRAGMA defer_foreign_keys = ON",
+        "INSERT INTO hpp_effect (session_id, kind, status, created_at_us) \
+         VALUES ('nobody', 'session_ended', 'CANCELLED', 0)",
+    ];
+
+    /// Lets every other task of the test's (single-threaded) runtime run until it waits.
+    async fn let_others_run() {
+        for _ in 0..8 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// An in-memory database whose writer is held inside a batch by a write that waits for
+    /// the returned gate to open; the task of that write.
+    async fn held_writer() -> (
+        Database,
+        Arc<tokio::sync::Semaphore>,
+        tokio::task::JoinHandle<Result<(), StoreError>>,
+    ) {
+        let db = connect("sqlite::memory:", &StoreOptions::default())
+            .await
+            .unwrap();
+        migrate(&db).await.unwrap();
+        let started = Arc::new(tokio::sync::Semaphore::new(0));
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let holding = work(
+            (Arc::clone(&started), Arc::clone(&gate)),
+            |_, (started, gate)| {
+                Box::pin(async move {
+                    started.add_permits(1);
+                    let _open = gate.acquire().await;
+                    Ok(())
+                })
+            },
+        );
+        let held = tokio::spawn({
+            let db = db.clone();
+            async move { db.write(holding).await }
+        });
+        drop(started.acquire().await.unwrap());
+        (db, gate, held)
+    }
+
+    /// The writes that wait while the writer commits are its next batch, up to `MAX_BATCH` of
+    /// them: a `COMMIT` that fails fails exactly those, and the rest go on.
+    #[tokio::test]
+    async fn the_writes_waiting_are_the_next_batch_up_to_its_limit() {
+        let (db, gate, held) = held_writer().await;
+        let spawn_write = |sql: &'static [&'static str]| {
+            let db = db.clone();
+            tokio::spawn(async move { db.write(statements(sql)).await })
+        };
+        let violating = spawn_write(VIOLATING);
+        let_others_run().await;
+        let others: Vec<_> = (0..MAX_BATCH + 44)
+            .map(|_| spawn_write(&["SELECT 1"]))
+            .collect();
+        let_others_run().await;
+        gate.add_permits(1);
+        held.await.unwrap().unwrap();
+        let error = violating.await.unwrap().unwrap_err();
+        assert!(
+            matches!(error, StoreError::WriteBatch { writes, .. } if writes == MAX_BATCH),
+            "{error:?}"
+        );
+        let mut failed = 0;
+        for other in others {
+            failed += usize::from(other.await.unwrap().is_err());
+        }
+        assert_eq!(failed, MAX_BATCH - 1);
+    }
+
+    /// Closing waits for the writes handed over before it; those handed over after fail.
+    #[tokio::test]
+    async fn writes_after_close_fail_and_those_before_are_done() {
+        let (db, gate, held) = held_writer().await;
+        let before = tokio::spawn({
+            let db = db.clone();
+            async move {
+                db.write(statements(&["CREATE TABLE before (x INTEGER)"]))
+                    .await
+            }
+        });
+        let_others_run().await;
+        let closing = tokio::spawn({
+            let db = db.clone();
+            async move { close(&db).await }
+        });
+        let_others_run().await;
+        let after = tokio::spawn({
+            let db = db.clone();
+            async move { db.write(statements(&["SELECT 1"])).await }
+        });
+        let_others_run().await;
+        gate.add_permits(1);
+        held.await.unwrap().unwrap();
+        before.await.unwrap().unwrap();
+        closing.await.unwrap();
+        let error = after.await.unwrap().unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                StoreError::Database {
+                    source: sqlx::Error::PoolClosed,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
     }
 
     /// A batch whose `COMMIT` fails (a deferred foreign key left violated) is reported as
@@ -509,12 +625,7 @@ mod tests {
                 "INSERT INTO kept VALUES (1)",
             ];
             db.write(statements(kept)).await.unwrap();
-            let violating = &[
-                "PRAGMA defer_foreign_keys = ON",
-                "INSERT INTO hpp_effect (session_id, kind, status, created_at_us) \
-                 VALUES ('nobody', 'session_ended', 'CANCELLED', 0)",
-            ];
-            let error = db.write(statements(violating)).await.unwrap_err();
+            let error = db.write(statements(VIOLATING)).await.unwrap_err();
             assert!(
                 matches!(
                     error,
