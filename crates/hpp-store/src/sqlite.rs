@@ -535,7 +535,13 @@ mod tests {
             let db = db.clone();
             async move { db.write(holding).await }
         });
-        drop(started.acquire().await.unwrap());
+        let running = tokio::time::timeout(std::time::Duration::from_secs(10), started.acquire());
+        drop(
+            running
+                .await
+                .expect("the writer runs the holding write")
+                .unwrap(),
+        );
         (db, gate, held)
     }
 
