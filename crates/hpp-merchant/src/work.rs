@@ -186,11 +186,17 @@ impl ClaimPace {
         }
     }
 
+    /// The room for reads beside `under_way` ones, if it holds a chunk at least.
+    fn room_for_a_chunk(&self, under_way: usize) -> Option<usize> {
+        let room = self.limit.saturating_sub(under_way);
+        (room >= self.chunk).then_some(room)
+    }
+
     /// How many sessions to claim now, with `under_way` reads under way: none before the
     /// next claim is due or while there is room for less than a chunk.
     pub(crate) fn room(&self, under_way: usize, now: tokio::time::Instant) -> Option<usize> {
-        let room = self.limit.saturating_sub(under_way);
-        (room >= self.chunk && now >= self.next_claim).then_some(room)
+        self.room_for_a_chunk(under_way)
+            .filter(|_| now >= self.next_claim)
     }
 
     /// A claim for `room` was made at `now` and took `claimed` (`None`: it failed): as many
@@ -211,7 +217,7 @@ impl ClaimPace {
     /// When the loop should wake up to claim, with `under_way` reads under way: never while
     /// there is room for less than a chunk (a read finishing wakes it instead).
     pub(crate) fn wake_at(&self, under_way: usize) -> Option<tokio::time::Instant> {
-        (self.limit.saturating_sub(under_way) >= self.chunk).then_some(self.next_claim)
+        self.room_for_a_chunk(under_way).map(|_| self.next_claim)
     }
 }
 

@@ -650,7 +650,8 @@ impl Store {
         session_id: &str,
         session: &SessionResponse,
     ) -> Result<Outcome<Timestamp>, StoreError> {
-        let (delivery, seen) = self.usable(session_id, session, None).await?;
+        let delivery = self.usable(session_id, session, None).await?;
+        let seen = delivery.seen;
         let settled = on_backend!(self, observe(delivery))?;
         Ok(log_merged(session_id, seen, settled.outcome))
     }
@@ -687,7 +688,8 @@ impl Store {
     ) -> Result<Outcome<Timestamp>, StoreError> {
         let read_at_us = time::micros(read_at);
         let read = Some((read_at_us, self.schedule));
-        let (delivery, seen) = self.usable(session_id, session, read).await?;
+        let delivery = self.usable(session_id, session, read).await?;
+        let seen = delivery.seen;
         let schedule = &self.schedule;
         let settled = on_backend!(self, observe_read(delivery, read_at_us, schedule))?;
         tracing::debug!(session_id, %read_at, "read recorded");
@@ -719,7 +721,7 @@ impl Store {
         session_id: &str,
         session: &SessionResponse,
         read: Option<(i64, ReadSchedule)>,
-    ) -> Result<(merge::Delivery, hpp_status::Observation<Timestamp>), StoreError> {
+    ) -> Result<merge::Delivery, StoreError> {
         let seen = match session.observation() {
             Ok(seen) => seen,
             Err(error) => {
@@ -732,7 +734,7 @@ impl Store {
             let reason = format!("the payload is session {other:?}'s");
             return Err(self.unusable(session_id, session, reason, read).await);
         }
-        Ok((merge::Delivery::new(session_id, seen, session), seen))
+        Ok(merge::Delivery::new(session_id, seen, session))
     }
 
     /// Records an unusable payload (and, for a read, the read) and returns the error that

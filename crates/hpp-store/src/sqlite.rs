@@ -102,13 +102,13 @@ pub(crate) async fn connect(url: &str, options: &StoreOptions) -> Result<Databas
         .busy_timeout(options.busy_timeout)
         .foreign_keys(true)
         .synchronous(SqliteSynchronous::Full)
-        // Statement journals (and the write probe's savepoint) stay in memory.
         // A file the store creates has 1 KB pages, not 4 KB: a commit writes each page it
         // changed whole to the WAL, and a merge changes one row of about a hundred bytes
         // in a random page; on the store's bench, spread over 10,000 sessions, a commit of
         // 15 merges took 200 µs instead of 500 µs (512-byte pages were no faster). An
         // existing file keeps its page size.
         .page_size(1024)
+        // Statement journals (and the write probe's savepoint) stay in memory.
         .pragma("temp_store", "memory")
         // A checkpoint copies each page of the WAL once, however many commits changed it:
         // checkpointing every 10,000 pages (40 MB of WAL at most) instead of SQLite's 1,000
@@ -350,8 +350,8 @@ pub(crate) async fn register(
     .await
 }
 
-/// Runs one of the shared reads (`$via`: `read` or `write`) on the owned values `$owned`,
-/// which its arguments may borrow.
+/// Runs one of the shared statements (`$via`: `read` or `write`) on the owned values
+/// `$owned`, which its arguments may borrow.
 macro_rules! run {
     ($via:ident, $db:expr, ($($owned:ident),*) => $function:ident ( $($argument:expr),* )) => {
         $db.$via(work(($($owned,)*), |conn, ($($owned,)*)| {
